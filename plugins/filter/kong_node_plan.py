@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
+    MAX_NODES,
+    PlacementError,
+    parse_node_count,
+    plan_nodes,
+)
+
+
+def kong_node_plan(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
+                   proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES):
+    try:
+        return plan_nodes(parse_node_count(count, maximum), list(hosts), dict(host_settings or {}), cluster=cluster,
+                          strategy=strategy, proxy_port=int(proxy_port), admin_port=int(admin_port),
+                          status_port=int(status_port), port_stride=int(port_stride))
+    except PlacementError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def kong_node_count(value, maximum=MAX_NODES):
+    try:
+        return parse_node_count(value, int(maximum))
+    except PlacementError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'kong_node_plan': kong_node_plan,
+            'kong_node_count': kong_node_count,
+        }
