@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End-to-end probe of a Kong cluster: a change written on one node must reach every node's proxy,
+and traffic through the load balancer must reach every node.
+
+Private to kongops.cluster: this API may change in any release.
+The verdict functions are pure; the I/O lives in the kong_cluster_probe module.
+"""
+
+from __future__ import annotations
+
+# Kong counts every request it serves in /status total_requests, including the /status read itself.
+STATUS_READS_BETWEEN_SNAPSHOTS = 1
+
+
+def expected_propagation(configurations):
+    """The slowest node's db_update_frequency + db_update_propagation (seconds), from GET / configurations."""
+    worst = None
+    for conf in configurations:
+        if not conf:
+            continue
+        try:
+            delay = float(conf.get('db_update_frequency', 5)) + float(conf.get('db_update_propagation', 0))
+        except (TypeError, ValueError):
+            continue
+        worst = delay if worst is None else max(worst, delay)
+    return worst
+
+
+def traffic_by_node(before, after):
+    """Requests each node served between two /status snapshots, minus our own /status read."""
+    served = {}
+    for name, start in before.items():
+        end = after.get(name)
+        if start is None or end is None:
+            served[name] = None
+        else:
+            served[name] = max(0, end - start - STATUS_READS_BETWEEN_SNAPSHOTS)
+    return served
+
+
+def probe_problems(nodes, propagation, timeout, lb_result, traffic, expected_delay, slack=2.0):
+    """Human sentences for everything the probe found wrong; empty when the cluster passed.
+
+    nodes: [{'name', 'admin_url'}]; propagation: name -> seconds or None (never seen in time);
+    lb_result: None or {'url', 'sent', 'ok', 'statuses'}; traffic: name -> requests served or None.
+    """
+    problems = []
+    for node in nodes:
+        name = node['name']
+        seconds = propagation.get(name)
+        if seconds is None:
+            problems.append('%s (%s) never served the probe route within %.0f s: it does not see changes made on the other nodes'
+                            % (name, node['admin_url'], timeout))
+        elif expected_delay is not None and seconds > expected_delay + slack:
+            problems.append('%s (%s) took %.1f s to see a change, more than db_update_frequency + db_update_propagation (%.1f s) + %.0f s'
+                            % (name, node['admin_url'], seconds, expected_delay, slack))
+    if lb_result is not None:
+        failed = lb_result['sent'] - lb_result['ok']
+        if failed:
+            problems.append('%d of %d requests through the load balancer (%s) failed: %s'
+                            % (failed, lb_result['sent'], lb_result['url'], ', '.join(sorted(set(lb_result['statuses'])))))
+        for node in nodes:
+            served = traffic.get(node['name'])
+            if served is None:
+                problems.append('%s (%s) did not report /status total_requests' % (node['name'], node['admin_url']))
+            elif served < 1:
+                problems.append('%s (%s) received none of the %d requests sent through the load balancer'
+                                % (node['name'], node['admin_url'], lb_result['sent']))
+    return problems

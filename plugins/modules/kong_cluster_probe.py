@@ -1,0 +1,320 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kong_cluster_probe
+short_description: Prove end to end that a Kong cluster shares its changes and serves traffic
+version_added: 0.1.0
+author: kongops.cluster contributors (@kongops)
+description:
+  - Creates a probe service and route through one node's Admin API, then measures how long each node's proxy takes
+    to serve the new route (the cluster's propagation delay), and compares it with the slowest node's
+    C(db_update_frequency + db_update_propagation).
+  - Optionally sends requests through the load balancer and checks that each request succeeds and that every node's
+    C(/status) C(total_requests) grew, so every node really received traffic.
+  - The probe service and route are always deleted again, also when the probe fails; the module leaves nothing
+    behind and reports RV(ignore:changed=false).
+  - In check mode nothing is written and the probe is skipped.
+extends_documentation_fragment:
+  - kongops.cluster.kong_admin
+  - kongops.cluster.attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the probe writes nothing and returns RV(skipped=true).
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: The probe entities are removed before the module returns.
+options:
+  nodes:
+    description: The nodes to probe.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Node name used in results and messages.
+        type: str
+        required: true
+      admin_url:
+        description: Admin API URL of the node.
+        type: str
+        required: true
+      proxy_url:
+        description: Proxy URL of the node.
+        type: str
+        required: true
+  write_node:
+    description: Name of the node the probe entities are written through; the first node when omitted.
+    type: str
+  upstream_url:
+    description:
+      - URL the probe service forwards to. It must answer C(GET) with a 2xx status.
+      - Defaults to the write node's Admin API C(/status), which every Kong node serves.
+    type: str
+  lb_url:
+    description: URL of the load balancer in front of the proxies. Without it only propagation is probed.
+    type: str
+  lb_requests:
+    description: Requests sent through the load balancer; defaults to three per node.
+    type: int
+  propagation_timeout:
+    description: Seconds to wait for every node's proxy to serve the probe route.
+    type: float
+    default: 30
+  poll_interval:
+    description: Seconds between two looks at a node's proxy.
+    type: float
+    default: 0.1
+  slack:
+    description: Seconds a node may exceed C(db_update_frequency + db_update_propagation) before that is a problem.
+    type: float
+    default: 2
+  fail_on_problems:
+    description: Fail when the probe finds problems; with V(false) they are only returned in RV(problems).
+    type: bool
+    default: true
+requirements:
+  - requests
+seealso:
+  - module: kongops.cluster.kong_cluster_facts
+"""
+
+EXAMPLES = r"""
+- name: Probe a three node cluster behind its load balancer
+  kongops.cluster.kong_cluster_probe:
+    nodes:
+      - {name: lab-kong-1, admin_url: "http://127.0.1.101:8001", proxy_url: "http://127.0.1.101:8000"}
+      - {name: lab-kong-2, admin_url: "http://127.0.1.102:8001", proxy_url: "http://127.0.1.102:8000"}
+      - {name: lab-kong-3, admin_url: "http://127.0.1.103:8001", proxy_url: "http://127.0.1.103:8000"}
+    lb_url: http://127.0.1.20:8000
+  register: probe
+
+- name: Show the propagation delay
+  ansible.builtin.debug:
+    msg: "slowest node saw the change after {{ probe.max_propagation }} s (expected <= {{ probe.expected_propagation }} s)"
+"""
+
+RETURN = r"""
+skipped:
+  description: Whether the probe was skipped (check mode).
+  returned: always
+  type: bool
+  sample: false
+passed:
+  description: Whether the probe found no problem.
+  returned: always
+  type: bool
+  sample: true
+problems:
+  description: One sentence per problem found.
+  returned: always
+  type: list
+  elements: str
+  sample: ["lab-kong-3 (http://127.0.1.103:8001) received none of the 9 requests sent through the load balancer"]
+write_node:
+  description: Name of the node the probe entities were written through.
+  returned: always
+  type: str
+  sample: lab-kong-1
+propagation:
+  description: Seconds from the write until each node's proxy served the probe route; null when it never did.
+  returned: always
+  type: dict
+  sample: {"lab-kong-1": 0.05, "lab-kong-2": 2.1, "lab-kong-3": 1.4}
+max_propagation:
+  description: The slowest node's propagation delay in seconds, null when a node never saw the change.
+  returned: always
+  type: float
+  sample: 2.1
+expected_propagation:
+  description: The slowest node's C(db_update_frequency + db_update_propagation), from its configuration.
+  returned: always
+  type: float
+  sample: 2.0
+lb:
+  description: Requests sent through the load balancer and how they ended; null without O(lb_url).
+  returned: always
+  type: dict
+  sample: {"url": "http://127.0.1.20:8000/kongops-probe-1a2b3c4d", "sent": 9, "ok": 9, "statuses": ["200"]}
+traffic:
+  description: Requests each node served while the load balancer requests ran (from C(/status) C(total_requests)).
+  returned: always
+  type: dict
+  sample: {"lab-kong-1": 3, "lab-kong-2": 3, "lab-kong-3": 3}
+"""
+
+import time
+import traceback
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kongops.cluster.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    ApiError,
+    validate_base_url,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
+    KONG_ADMIN_ARGSPEC,
+    KongAdminClient,
+    kong_client_options,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
+    expected_propagation,
+    probe_problems,
+    traffic_by_node,
+)
+
+
+def total_requests(client):
+    try:
+        return int(client.status()['server']['total_requests'])
+    except (ApiError, KeyError, TypeError, ValueError):
+        return None
+
+
+def serves_route(proxy, path):
+    """Whether the node's proxy routes path (anything but 'no Route matched' or a failure to answer)."""
+    try:
+        response = proxy.request('GET', path, ok=tuple(range(100, 600)), retry=False, timeout=2)
+    except ApiError:
+        return False  # a proxy that does not answer yet is part of what we measure
+    return response.status < 500 and 'no Route matched' not in response.text
+
+
+def measure_propagation(proxies, names, path, timeout, interval):
+    """Seconds from now until each node's proxy serves path; None for a node that never did before the timeout.
+
+    Every pending node is looked at once per round, so a slow node does not delay the measurement of the others.
+    """
+    started = time.time()
+    deadline = started + timeout
+    seen = dict((name, None) for name in names)
+    while True:
+        for name in names:
+            if seen[name] is None and serves_route(proxies[name], path):
+                seen[name] = round(time.time() - started, 2)
+        if all(v is not None for v in seen.values()) or time.time() >= deadline:
+            return seen
+        time.sleep(interval)
+
+
+def run_probe(module, clients, proxies, nodes, writer):
+    params = module.params
+    suffix = uuid.uuid4().hex[:8]
+    name = 'kongops-probe-%s' % suffix
+    path = '/' + name
+    upstream = params['upstream_url'] or writer['admin_url'].rstrip('/') + '/status'
+    expected = expected_propagation(
+        [(clients[n['name']].node_info() or {}).get('configuration') for n in nodes])
+    write_client = clients[writer['name']]
+    result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={})
+    service = write_client.create('services', {'name': name, 'url': upstream, 'tags': ['kongops-probe']})
+    try:
+        write_client.create('services/%s/routes' % service['id'], {'name': name, 'paths': [path], 'tags': ['kongops-probe']})
+        propagation = measure_propagation(proxies, [n['name'] for n in nodes], path, params['propagation_timeout'],
+                                          params['poll_interval'])
+        result['propagation'] = propagation
+        seen = [v for v in propagation.values() if v is not None]
+        result['max_propagation'] = max(seen) if len(seen) == len(nodes) else None
+        lb_result = None
+        if params['lb_url']:
+            before = dict((n['name'], total_requests(clients[n['name']])) for n in nodes)
+            lb = KongAdminClient(params['lb_url'], **kong_client_options(params))
+            count = params['lb_requests'] or 3 * len(nodes)
+            statuses, ok = [], 0
+            for _dummy in range(count):
+                try:
+                    response = lb.request('GET', path, ok=tuple(range(100, 600)), retry=False, timeout=5)
+                    statuses.append(str(response.status))
+                    ok += 1 if 200 <= response.status < 300 else 0
+                except ApiError as exc:
+                    statuses.append('no answer (%s)' % exc)
+            after = dict((n['name'], total_requests(clients[n['name']])) for n in nodes)
+            lb_result = dict(url=lb.url_for(path), sent=count, ok=ok, statuses=sorted(set(statuses)))
+            result['traffic'] = traffic_by_node(before, after)
+        result['lb'] = lb_result
+        result['problems'] = probe_problems(nodes, propagation, params['propagation_timeout'], lb_result,
+                                            result['traffic'], expected, params['slack'])
+    finally:
+        # Deleting the service first would be refused while a route references it.
+        for entity in ('routes', 'services'):
+            try:
+                write_client.delete(entity, name)
+            except ApiError as exc:
+                module.warn('could not remove the probe %s %s through %s: %s' % (entity[:-1], name, writer['admin_url'], exc))
+    return result
+
+
+def main():
+    argument_spec = dict(
+        nodes=dict(type='list', elements='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            admin_url=dict(type='str', required=True),
+            proxy_url=dict(type='str', required=True),
+        )),
+        write_node=dict(type='str'),
+        upstream_url=dict(type='str'),
+        lb_url=dict(type='str'),
+        lb_requests=dict(type='int'),
+        propagation_timeout=dict(type='float', default=30),
+        poll_interval=dict(type='float', default=0.1),
+        slack=dict(type='float', default=2),
+        fail_on_problems=dict(type='bool', default=True),
+    )
+    argument_spec.update(KONG_ADMIN_ARGSPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    nodes = params['nodes']
+    if not nodes:
+        module.fail_json(msg='nodes is empty: give at least one node to probe')
+    for key in ('propagation_timeout', 'poll_interval'):
+        if params[key] <= 0:
+            module.fail_json(msg='%s must be greater than 0, got %s' % (key, params[key]))
+    if params['lb_requests'] is not None and params['lb_requests'] < 1:
+        module.fail_json(msg='lb_requests must be at least 1, got %d' % params['lb_requests'])
+    names = [n['name'] for n in nodes]
+    if len(set(names)) != len(names):
+        module.fail_json(msg='node names must be unique, got %s' % ', '.join(names))
+    writer = nodes[0]
+    if params['write_node']:
+        matches = [n for n in nodes if n['name'] == params['write_node']]
+        if not matches:
+            module.fail_json(msg='write_node %s is not one of the nodes (%s)' % (params['write_node'], ', '.join(names)))
+        writer = matches[0]
+    try:
+        for url in [params['lb_url'], params['upstream_url']] + [n[k] for n in nodes for k in ('admin_url', 'proxy_url')]:
+            if url:
+                validate_base_url(url)
+        clients = dict((n['name'], KongAdminClient(n['admin_url'], **kong_client_options(params))) for n in nodes)
+        proxies = dict((n['name'], KongAdminClient(n['proxy_url'], **kong_client_options(params))) for n in nodes)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+
+    if module.check_mode:
+        module.exit_json(changed=False, skipped=True, passed=True, problems=[], write_node=writer['name'], propagation={},
+                         max_propagation=None, expected_propagation=None, lb=None, traffic={},
+                         msg='check mode: the probe writes entities, so it was skipped')
+    try:
+        result = run_probe(module, clients, proxies, nodes, writer)
+    except ApiError as exc:
+        module.fail_json(msg='probe failed: %s' % exc, exception=traceback.format_exc())
+    result.update(changed=False, skipped=False, passed=not result['problems'])
+    if result['problems'] and params['fail_on_problems']:
+        module.fail_json(msg='; '.join(result['problems']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
