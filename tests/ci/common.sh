@@ -18,7 +18,13 @@ make_venv() {  # make_venv DIR PYTHON PACKAGES...: (re)create only when the pack
   local dir=$1 py=$2; shift 2
   if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.kongops-req" 2>/dev/null)" != "$*" ]; then
     rm -rf "$dir"
-    "$py" -m venv "$dir" && "$dir/bin/pip" install -q --upgrade pip && "$dir/bin/pip" install -q "$@" || return 1
+    echo "creating $dir ($*)"
+    # pip's output goes to a log (this machine's pip.conf names find-links folders that may be absent,
+    # which only warns); it is shown when the install fails.
+    if ! { "$py" -m venv "$dir" && "$dir/bin/pip" install -q --upgrade pip && "$dir/bin/pip" install -q "$@"; } >"$dir.log" 2>&1; then
+      grep -v "^WARNING: Location" "$dir.log" | tail -n 30
+      return 1
+    fi
     echo "$*" > "$dir/.kongops-req"
   fi
 }
