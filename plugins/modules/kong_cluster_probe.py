@@ -23,6 +23,7 @@ description:
 extends_documentation_fragment:
   - kongops.cluster.kong_admin
   - kongops.cluster.attributes
+  - kongops.cluster.attributes.actiongroup_kong
 attributes:
   check_mode:
     support: full

@@ -1,0 +1,283 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
+# without notice. Do not use it from other collections.
+
+"""Consul HTTP API client (v1): plain-text errors mapped to exceptions, consistency headers exposed."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.kongops.cluster.plugins.module_utils._http import (
+    ApiConnectionError,
+    ApiError,
+    ApiHTTPError,
+    HttpApiClient,
+)
+
+CONSUL_ARGSPEC = dict(
+    token=dict(type='str', no_log=True, fallback=(env_fallback, ['CONSUL_HTTP_TOKEN'])),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path'),
+    timeout=dict(type='float', default=10),
+    retries=dict(type='int', default=3),
+)
+
+# Worst first: a service instance's status is the worst status of its checks.
+STATUS_RANK = {'critical': 3, 'maintenance': 3, 'warning': 2, 'passing': 1}
+
+
+class ConsulError(ApiHTTPError):
+    """Consul answered with an error status. Bodies are plain text; ``retryable`` says whether waiting may help."""
+
+    retryable = False
+
+
+class ConsulNoLeader(ConsulError):
+    """500 No cluster leader (or Not ready to serve consistent reads)."""
+
+    retryable = True
+
+
+class ConsulNoServers(ConsulError):
+    """500 No known Consul servers: the agent has not joined any server yet."""
+
+    retryable = True
+
+
+class ConsulNoPath(ConsulError):
+    """500 No path to datacenter / Remote DC has no server currently reachable: unknown or unfederated ?dc=."""
+
+    retryable = True
+
+
+class ConsulACLError(ConsulError):
+    """401/403: Permission denied, ACL not found (unknown token), ACL support disabled."""
+
+    @property
+    def token_unknown(self):
+        return 'acl not found' in (self.message or '').lower()
+
+
+class ConsulRateLimited(ConsulError):
+    """429 RPC rate limit."""
+
+    retryable = True
+
+
+def consul_client_options(params):
+    """Keyword arguments for ConsulClient from a module's params (the CONSUL_ARGSPEC options)."""
+    return dict(
+        token=params.get('token'),
+        validate_certs=params.get('validate_certs', True),
+        ca_path=params.get('ca_path'),
+        client_cert=params.get('client_cert'),
+        client_key=params.get('client_key'),
+        timeout=params.get('timeout') or 10,
+        retries=params.get('retries') if params.get('retries') is not None else 3,
+    )
+
+
+def _header_int(headers, name):
+    value = headers.get(name)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _header_bool(headers, name):
+    value = headers.get(name)
+    if value is None:
+        return None
+    return str(value).strip().lower() == 'true'
+
+
+class ConsulResult(object):
+    """Parsed body plus the consistency headers (X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact)."""
+
+    def __init__(self, data, status=200, headers=None):
+        headers = headers or {}
+        self.data = data
+        self.status = status
+        self.index = _header_int(headers, 'X-Consul-Index')
+        self.known_leader = _header_bool(headers, 'X-Consul-KnownLeader')
+        self.last_contact_ms = _header_int(headers, 'X-Consul-LastContact')
+
+    def __repr__(self):
+        return 'ConsulResult(status=%r, index=%r, known_leader=%r, last_contact_ms=%r)' % (
+            self.status, self.index, self.known_leader, self.last_contact_ms)
+
+
+class ConsulClient(HttpApiClient):
+    """Methods returning plain data: leader, peers, agent_self, members, datacenters, agent_services, agent_service,
+    agent_checks. Methods returning ConsulResult: catalog_*, health_*, raft_configuration, autopilot_health."""
+
+    def __init__(self, url, token=None, datacenter=None, **kwargs):
+        url = (url or '').strip().rstrip('/')
+        if url.endswith('/v1'):
+            url = url[:-3]
+        headers = {'X-Consul-Token': token} if token else {}
+        kwargs.setdefault('what', 'Consul URL')
+        super(ConsulClient, self).__init__(url, headers=headers, **kwargs)
+        self.datacenter = datacenter
+
+    def make_http_error(self, method, url, status, text, headers):
+        message = self.redact((text or '').strip())[:300]
+        lowered = message.lower()
+        if status in (401, 403):
+            cls = ConsulACLError
+        elif status == 429:
+            cls = ConsulRateLimited
+        elif lowered.startswith('no cluster leader') or lowered.startswith('not ready to serve consistent reads'):
+            cls = ConsulNoLeader
+        elif lowered.startswith('no known consul servers'):
+            cls = ConsulNoServers
+        elif lowered.startswith('no path to datacenter') or lowered.startswith('remote dc has no server'):
+            cls = ConsulNoPath
+        else:
+            cls = ConsulError
+        return cls(message, url=url, method=method, status=status, body=self.redact(text), headers=headers)
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+    def _params(self, dc=None, stale=False, consistent=False, **extra):
+        if stale and consistent:
+            raise ValueError('stale and consistent cannot be combined (Consul answers 400)')
+        params = {}
+        datacenter = dc if dc is not None else self.datacenter
+        if datacenter:
+            params['dc'] = datacenter
+        if stale:
+            params['stale'] = ''
+        if consistent:
+            params['consistent'] = ''
+        for key, value in extra.items():
+            if value is not None and value is not False:
+                params[key] = '' if value is True else value
+        return params
+
+    def _read(self, path, ok=(200,), **params):
+        response = self.request('GET', path, params=self._params(**params), ok=ok)
+        return ConsulResult(response.json(), status=response.status, headers=response.headers)
+
+    # -- status / agent -------------------------------------------------------------------------------------------
+    def leader(self, dc=None):
+        """'ip:8300' or '' when there is no leader (Consul answers 200 with "")."""
+        return self._read('/v1/status/leader', dc=dc).data or ''
+
+    def peers(self, dc=None):
+        return self._read('/v1/status/peers', dc=dc).data or []
+
+    def agent_self(self):
+        return self._read('/v1/agent/self', dc='').data or {}
+
+    def members(self, wan=False):
+        return self._read('/v1/agent/members', dc='', wan=1 if wan else None).data or []
+
+    def datacenters(self):
+        return self._read('/v1/catalog/datacenters', dc='').data or []
+
+    def agent_services(self):
+        return self._read('/v1/agent/services', dc='').data or {}
+
+    def agent_service(self, service_id):
+        """The agent's definition of one service, or None (404)."""
+        try:
+            response = self.request('GET', '/v1/agent/service/' + quote(service_id, safe=''), ok=(200,))
+        except ConsulError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return response.json()
+
+    def agent_checks(self):
+        return self._read('/v1/agent/checks', dc='').data or {}
+
+    def register_service(self, definition, replace_existing_checks=True):
+        params = {'replace-existing-checks': 'true'} if replace_existing_checks else None
+        self.request('PUT', '/v1/agent/service/register', params=params, json=definition, ok=(200,))
+
+    def deregister_service(self, service_id):
+        self.request('PUT', '/v1/agent/service/deregister/' + quote(service_id, safe=''), ok=(200, 404))
+
+    # -- catalog / health ---------------------------------------------------------------------------------------
+    def catalog_services(self, dc=None, stale=False, consistent=False):
+        return self._read('/v1/catalog/services', dc=dc, stale=stale, consistent=consistent)
+
+    def catalog_service(self, name, dc=None, stale=False, consistent=False):
+        return self._read('/v1/catalog/service/' + quote(name, safe=''), dc=dc, stale=stale, consistent=consistent)
+
+    def catalog_nodes(self, dc=None, stale=False, consistent=False):
+        return self._read('/v1/catalog/nodes', dc=dc, stale=stale, consistent=consistent)
+
+    def health_service(self, name, passing=False, dc=None, stale=False, consistent=False):
+        return self._read('/v1/health/service/' + quote(name, safe=''), dc=dc, stale=stale, consistent=consistent,
+                          passing=bool(passing))
+
+    def health_state(self, state, dc=None, stale=False, consistent=False):
+        if state not in ('any', 'passing', 'warning', 'critical'):
+            raise ValueError('state must be any, passing, warning or critical, got %r' % (state,))
+        return self._read('/v1/health/state/' + state, dc=dc, stale=stale, consistent=consistent)
+
+    def health_checks(self, service, dc=None, stale=False, consistent=False):
+        return self._read('/v1/health/checks/' + quote(service, safe=''), dc=dc, stale=stale, consistent=consistent)
+
+    # -- operator -----------------------------------------------------------------------------------------------
+    def raft_configuration(self, stale=False, dc=None):
+        return self._read('/v1/operator/raft/configuration', dc=dc, stale=stale)
+
+    def autopilot_health(self, dc=None):
+        """429 (unhealthy) still carries the health body."""
+        return self._read('/v1/operator/autopilot/health', ok=(200, 429), dc=dc)
+
+
+# -- pure helpers ---------------------------------------------------------------------------------------------------
+
+def worst_status(checks):
+    """The worst status among a service entry's checks ('passing' when there are none)."""
+    worst = 'passing'
+    for check in checks or []:
+        status = (check or {}).get('Status') or 'critical'
+        if STATUS_RANK.get(status, 3) > STATUS_RANK.get(worst, 1):
+            worst = status
+    return worst
+
+
+def summarize_health_entries(entries):
+    """GET /v1/health/service/:name entries -> [{id, node, address, port, status, meta, tags}] (status: worst check)."""
+    instances = []
+    for entry in entries or []:
+        node = entry.get('Node') or {}
+        service = entry.get('Service') or {}
+        instances.append({
+            'id': service.get('ID'),
+            'node': node.get('Node'),
+            'address': service.get('Address') or node.get('Address'),
+            'port': service.get('Port'),
+            'status': worst_status(entry.get('Checks')),
+            'meta': dict(service.get('Meta') or {}),
+            'tags': list(service.get('Tags') or []),
+        })
+    return instances
+
+
+def leader_node_from_raft(configuration):
+    """The Node name of the raft server marked Leader, or None."""
+    for server in (configuration or {}).get('Servers') or []:
+        if server.get('Leader'):
+            return server.get('Node')
+    return None
+
+
+__all__ = [
+    'ApiConnectionError', 'ApiError', 'CONSUL_ARGSPEC', 'ConsulACLError', 'ConsulClient', 'ConsulError',
+    'ConsulNoLeader', 'ConsulNoPath', 'ConsulNoServers', 'ConsulRateLimited', 'ConsulResult', 'consul_client_options',
+    'leader_node_from_raft', 'summarize_health_entries', 'worst_status',
+]

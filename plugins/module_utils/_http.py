@@ -1,0 +1,291 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
+# without notice. Do not use it from other collections.
+
+"""A small JSON-over-HTTP client on one requests.Session, shared by the Kong Admin API and Consul clients."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+
+from urllib.parse import urlsplit, urlunsplit
+
+try:
+    import requests
+    from requests.structures import CaseInsensitiveDict
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    CaseInsensitiveDict = dict
+
+IDEMPOTENT_METHODS = ('GET', 'HEAD', 'OPTIONS')
+RETRY_STATUSES = (502, 503, 504)
+# Header names whose values are secrets: they are redacted from every message and body we surface.
+SECRET_HEADER_HINTS = ('token', 'authorization', 'apikey', 'api-key', 'secret', 'password')
+REDACTED = '********'
+MAX_BODY_IN_MESSAGE = 300
+
+
+class ApiError(Exception):
+    """Any failure talking to an HTTP API. ``status`` is None when no HTTP answer came back."""
+
+    def __init__(self, message, url=None, method=None, status=None, body=None, headers=None):
+        super(ApiError, self).__init__(message)
+        self.message = message
+        self.url = url
+        self.method = method
+        self.status = status
+        self.body = body if body is not None else ''
+        self.headers = dict(headers or {})
+
+    def __str__(self):
+        where = ' '.join(part for part in (self.method, self.url) if part)
+        if self.status is not None:
+            cause = 'HTTP %s: %s' % (self.status, self.message) if self.message else 'HTTP %s' % self.status
+        else:
+            cause = self.message
+        return '%s: %s' % (where, cause) if where else cause
+
+
+class ApiConnectionError(ApiError):
+    """No HTTP answer: connection refused, timeout, DNS failure, TLS failure."""
+
+
+class ApiHTTPError(ApiError):
+    """The server answered with a status that the caller did not accept (usually >= 400)."""
+
+
+def redact_url(url):
+    """Drop user:password@ from a URL so it can be shown."""
+    if not url or '@' not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ''
+    if ':' in host:
+        host = '[%s]' % host
+    netloc = host + (':%s' % parts.port if parts.port else '')
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def validate_base_url(url, what='URL'):
+    """Return the URL without a trailing slash, or raise ValueError saying what is wrong with it."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError('%s must be a non-empty string such as http://127.0.0.1:8001, got %r' % (what, url))
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https'):
+        raise ValueError('%s %r must start with http:// or https://' % (what, redact_url(url)))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError('%s %r has an invalid port' % (what, redact_url(url)))
+    if not parts.hostname:
+        raise ValueError('%s %r has no host' % (what, redact_url(url)))
+    if port is not None and not 0 < port < 65536:
+        raise ValueError('%s %r has an invalid port' % (what, redact_url(url)))
+    if parts.query or parts.fragment:
+        raise ValueError('%s %r must not contain a query string or fragment' % (what, redact_url(url)))
+    return url.rstrip('/')
+
+
+def url_host_port(url):
+    """'http://127.0.1.103:8001/x' -> '127.0.1.103:8001' (default ports filled in)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ''
+    if ':' in host:
+        host = '[%s]' % host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if parts.scheme == 'https' else 80
+    return '%s:%s' % (host, port)
+
+
+def check_connection_params(params):
+    """Common sanity checks of timeout/retries/TLS options; returns an error sentence or None."""
+    timeout = params.get('timeout')
+    if timeout is not None and timeout <= 0:
+        return 'timeout must be greater than 0, got %s' % timeout
+    retries = params.get('retries')
+    if retries is not None and retries < 0:
+        return 'retries must be 0 or more, got %s' % retries
+    if params.get('client_key') and not params.get('client_cert'):
+        return 'client_key requires client_cert'
+    return None
+
+
+def describe_connection_error(exc, timeout=None):
+    """A short human cause for a requests exception, without the noisy urllib3 repr."""
+    text = str(exc)
+    if HAS_REQUESTS:
+        if isinstance(exc, requests.exceptions.SSLError):
+            match = re.search(r'\[SSL[^\]]*\][^)\'"]*', text)
+            return 'TLS error: %s' % (match.group(0).strip() if match else 'handshake or certificate verification failed')
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return 'connection timed out%s' % (' after %ss' % timeout if timeout else '')
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return 'no answer within %ss (read timeout)' % timeout if timeout else 'read timed out'
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return 'invalid URL'
+    lowered = text.lower()
+    if 'refused' in lowered:
+        return 'connection refused'
+    if 'name or service not known' in lowered or 'nodename nor servname' in lowered or 'failed to resolve' in lowered \
+            or 'name resolution' in lowered or 'getaddrinfo' in lowered:
+        return 'cannot resolve host name'
+    if 'reset by peer' in lowered:
+        return 'connection reset by peer'
+    if 'remotedisconnected' in lowered or 'connection aborted' in lowered:
+        return 'connection closed by the server without an answer'
+    if 'timed out' in lowered:
+        return 'connection timed out'
+    if 'no route to host' in lowered:
+        return 'no route to host'
+    return 'connection failed: %s' % text[:200]
+
+
+class ApiResponse(object):
+    def __init__(self, status, headers, text, url=None, method=None):
+        self.status = status
+        self.headers = CaseInsensitiveDict(headers or {})
+        self.text = text or ''
+        self.url = url
+        self.method = method
+
+    def json(self):
+        """The parsed body; None for an empty body; ApiError when the body is not JSON."""
+        if not self.text.strip():
+            return None
+        try:
+            return json.loads(self.text)
+        except ValueError as exc:
+            raise ApiError('answer is not valid JSON (%s): %r' % (exc, self.text[:120]),
+                           url=self.url, method=self.method, status=self.status, body=self.text, headers=self.headers)
+
+
+class HttpApiClient(object):
+    """JSON over HTTP with retries for idempotent reads only.
+
+    Subclasses turn error answers into their own exceptions by overriding ``make_http_error``.
+    """
+
+    def __init__(self, base_url, headers=None, timeout=10, validate_certs=True, ca_path=None, client_cert=None,
+                 client_key=None, retries=3, backoff=0.3, what='URL'):
+        if not HAS_REQUESTS:
+            raise ImportError('the Python library requests is required')
+        self.base_url = validate_base_url(base_url, what)
+        self.display_base_url = redact_url(self.base_url)
+        if timeout is None or timeout <= 0:
+            raise ValueError('timeout must be greater than 0, got %s' % timeout)
+        self.timeout = float(timeout)
+        self.retries = max(0, int(retries or 0))
+        self.backoff = float(backoff)
+        self.session = requests.Session()
+        self.session.headers['Accept'] = 'application/json'
+        self.session.headers['User-Agent'] = 'kongops.cluster'
+        self._secrets = []
+        for name, value in (headers or {}).items():
+            if value is None:
+                continue
+            self.session.headers[name] = value
+            if any(hint in name.lower() for hint in SECRET_HEADER_HINTS) and value:
+                self._secrets.append(str(value))
+        if validate_certs:
+            self.session.verify = ca_path if ca_path else True
+        else:
+            self.session.verify = False
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+        if not validate_certs:
+            try:
+                from urllib3.exceptions import InsecureRequestWarning
+                import warnings
+                warnings.simplefilter('ignore', InsecureRequestWarning)
+            except ImportError:  # pragma: no cover
+                pass
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def redact(self, text):
+        if not text:
+            return text
+        for secret in self._secrets:
+            if secret and secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def url_for(self, path):
+        if path.startswith('http://') or path.startswith('https://'):
+            return path
+        if not path.startswith('/'):
+            path = '/' + path
+        return self.base_url + path
+
+    def close(self):
+        self.session.close()
+
+    @staticmethod
+    def error_message_from_body(text):
+        """Kong puts {"message": ...} in its error bodies; Consul uses plain text."""
+        text = (text or '').strip()
+        if not text:
+            return ''
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get('message') is not None:
+            return str(data['message'])
+        return text[:MAX_BODY_IN_MESSAGE]
+
+    def make_http_error(self, method, url, status, text, headers):
+        return ApiHTTPError(self.redact(self.error_message_from_body(text)), url=url, method=method, status=status,
+                            body=self.redact(text), headers=headers)
+
+    def make_connection_error(self, method, url, exc, timeout):
+        return ApiConnectionError(self.redact(describe_connection_error(exc, timeout)), url=url, method=method)
+
+    # -- the one request path ----------------------------------------------------------------------------------
+    def request(self, method, path, params=None, json=None, ok=(200,), retry=None, headers=None, data=None, timeout=None):
+        """Send one request (plus retries) and return an ApiResponse whose status is in ``ok``.
+
+        retry=None retries idempotent methods only; retry=True/False forces it on/off.
+        Retries happen on connection errors and 502/503/504, with exponential backoff.
+        """
+        method = method.upper()
+        url = self.url_for(path)
+        shown_url = redact_url(url)
+        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else bool(retry)
+        attempts = 1 + (self.retries if may_retry else 0)
+        request_timeout = float(timeout) if timeout else self.timeout
+        last_error = None
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                time.sleep(self.backoff * (2 ** (attempt - 2)))
+            try:
+                raw = self.session.request(method, url, params=params, json=json, data=data, headers=headers,
+                                           timeout=request_timeout, allow_redirects=False)
+            except (requests.exceptions.RequestException, ValueError) as exc:
+                last_error = self.make_connection_error(method, shown_url, exc, request_timeout)
+                continue
+            response = ApiResponse(raw.status_code, raw.headers, raw.text, url=shown_url, method=method)
+            if response.status in ok:
+                return response
+            last_error = self.make_http_error(method, shown_url, response.status, response.text, response.headers)
+            if response.status not in RETRY_STATUSES:
+                break
+        raise last_error
+
+    def get_json(self, path, params=None, ok=(200,)):
+        return self.request('GET', path, params=params, ok=ok).json()

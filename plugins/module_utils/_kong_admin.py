@@ -1,0 +1,358 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
+# without notice. Do not use it from other collections.
+
+"""Kong Admin API client, version parsing and node summaries (shapes of Kong 0.11 to 3.9, OSS and Enterprise)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, quote, urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.kongops.cluster.plugins.module_utils._http import (
+    ApiConnectionError,
+    ApiError,
+    ApiHTTPError,
+    HttpApiClient,
+)
+
+KONG_ADMIN_ARGSPEC = dict(
+    admin_token=dict(type='str', no_log=True, fallback=(env_fallback, ['KONG_ADMIN_TOKEN'])),
+    admin_token_header=dict(type='str', default='Kong-Admin-Token', no_log=False),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path'),
+    timeout=dict(type='float', default=10),
+    retries=dict(type='int', default=3),
+)
+
+# Endpoints that page with {"data": [...], "next": ..., "offset": ...}; guard against a server that never stops.
+MAX_PAGES = 1000
+
+
+class KongAdminError(ApiHTTPError):
+    """The Admin API answered with an error status; ``message`` is Kong's {"message": ...}."""
+
+
+class KongAuthError(KongAdminError):
+    """401/403: RBAC (Enterprise) or a key-auth proxy in front of the Admin API rejected the request."""
+
+
+class KongNotFound(KongAdminError):
+    """404 Not found."""
+
+
+def kong_client_options(params):
+    """Keyword arguments for KongAdminClient from a module's params (the KONG_ADMIN_ARGSPEC options)."""
+    return dict(
+        token=params.get('admin_token'),
+        token_header=params.get('admin_token_header') or 'Kong-Admin-Token',
+        validate_certs=params.get('validate_certs', True),
+        ca_path=params.get('ca_path'),
+        client_cert=params.get('client_cert'),
+        client_key=params.get('client_key'),
+        timeout=params.get('timeout') or 10,
+        retries=params.get('retries') if params.get('retries') is not None else 3,
+    )
+
+
+class KongAdminClient(HttpApiClient):
+    def __init__(self, admin_url, token=None, token_header='Kong-Admin-Token', **kwargs):
+        headers = {token_header or 'Kong-Admin-Token': token} if token else {}
+        kwargs.setdefault('what', 'Kong Admin API URL')
+        super(KongAdminClient, self).__init__(admin_url, headers=headers, **kwargs)
+        self.has_token = bool(token)
+
+    def make_http_error(self, method, url, status, text, headers):
+        message = self.redact(self.error_message_from_body(text))
+        if status in (401, 403):
+            cls = KongAuthError
+            if self.has_token:
+                message = 'admin token rejected (%s)' % (message or 'no message')
+            else:
+                message = 'the Admin API requires credentials and no admin_token was given (%s)' % (message or 'no message')
+        elif status == 404:
+            cls = KongNotFound
+        else:
+            cls = KongAdminError
+        return cls(message, url=url, method=method, status=status, body=self.redact(text), headers=headers)
+
+    # -- node -------------------------------------------------------------------------------------------------
+    def node_info(self):
+        """GET / : version, node_id (0.13+), hostname, configuration, plugins."""
+        return self.get_json('/')
+
+    def status(self):
+        """GET /status : server connections and, with a database, database.reachable."""
+        return self.get_json('/status')
+
+    def ready(self, status_url):
+        """GET {status_url}/status/ready (Kong 3.3+, Status API only) -> (ready, message).
+
+        Connection errors and unexpected answers give (False, reason) rather than an exception, because callers poll.
+        """
+        url = status_url.rstrip('/') + '/status/ready'
+        try:
+            response = self.request('GET', url, ok=(200, 503, 404), retry=False)
+        except ApiError as exc:
+            return False, str(exc)
+        message = self.error_message_from_body(response.text) or ''
+        if response.status == 200:
+            return True, message or 'ready'
+        if response.status == 404:
+            return False, '%s answered 404: /status/ready needs Kong 3.3+ on the status listener' % url
+        return False, message or 'not ready (HTTP 503)'
+
+    def data_planes(self):
+        """GET /clustering/data-planes (control plane, 2.2+), all pages."""
+        return self.list('clustering/data-planes')
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _entity_path(entity, id_or_name=None):
+        path = '/' + entity.strip('/')
+        if id_or_name is not None:
+            path += '/' + quote(str(id_or_name), safe='')
+        return path
+
+    def list(self, entity, params=None):
+        """Every row of a paged collection, following ``offset``/``next`` until the end."""
+        path = self._entity_path(entity)
+        query = dict(params or {})
+        rows = []
+        for _page in range(MAX_PAGES):
+            page = self.get_json(path, params=query) or {}
+            if isinstance(page, list):  # a few old endpoints return a bare list
+                rows.extend(page)
+                return rows
+            rows.extend(page.get('data') or [])
+            offset = page.get('offset')
+            if not offset and page.get('next'):
+                offset = (parse_qs(urlsplit(page['next']).query).get('offset') or [None])[0]
+            if not offset:
+                return rows
+            query['offset'] = offset
+        raise KongAdminError('more than %d pages, giving up' % MAX_PAGES, url=self.url_for(path), method='GET')
+
+    def get(self, entity, id_or_name):
+        """The entity, or None when Kong says 404."""
+        try:
+            return self.get_json(self._entity_path(entity, id_or_name))
+        except KongNotFound:
+            return None
+
+    def create(self, entity, body):
+        return self.request('POST', self._entity_path(entity), json=body, ok=(200, 201)).json()
+
+    def update(self, entity, id_or_name, body):
+        return self.request('PATCH', self._entity_path(entity, id_or_name), json=body, ok=(200,)).json()
+
+    def upsert(self, entity, id_or_name, body):
+        return self.request('PUT', self._entity_path(entity, id_or_name), json=body, ok=(200, 201)).json()
+
+    def delete(self, entity, id_or_name):
+        """Delete; True when something was deleted, False when it was already absent (404)."""
+        response = self.request('DELETE', self._entity_path(entity, id_or_name), ok=(200, 204, 404))
+        return response.status != 404
+
+
+# -- versions ---------------------------------------------------------------------------------------------------
+
+_VERSION_RE = re.compile(
+    r'^\s*(?:kong\s+)?v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:\.(?P<build>\d+))?(?P<suffix>[-.+~a-z0-9]*)\s*$',
+    re.IGNORECASE)
+
+
+class KongVersion(tuple):
+    """Parsed Kong version: major, minor, patch, build (EE fourth part or None), enterprise, raw. Orders by numbers."""
+
+    __slots__ = ()
+    _fields = ('major', 'minor', 'patch', 'build', 'enterprise', 'raw')
+
+    def __new__(cls, major, minor, patch=0, build=None, enterprise=False, raw=None):
+        if raw is None:
+            raw = '%d.%d.%d' % (major, minor, patch) + ('.%d' % build if build is not None else '')
+        return tuple.__new__(cls, (major, minor, patch, build, enterprise, raw))
+
+    major = property(lambda self: self[0])
+    minor = property(lambda self: self[1])
+    patch = property(lambda self: self[2])
+    build = property(lambda self: self[3])
+    enterprise = property(lambda self: self[4])
+    raw = property(lambda self: self[5])
+
+    @property
+    def key(self):
+        return (self.major, self.minor, self.patch, -1 if self.build is None else self.build)
+
+    @property
+    def series(self):
+        """'3.9' : the major.minor that must match across traditional nodes."""
+        return '%d.%d' % (self.major, self.minor)
+
+    def __eq__(self, other):
+        return isinstance(other, KongVersion) and self.key == other.key
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __lt__(self, other):
+        return self.key < other.key
+
+    def __le__(self, other):
+        return self.key <= other.key
+
+    def __gt__(self, other):
+        return self.key > other.key
+
+    def __ge__(self, other):
+        return self.key >= other.key
+
+    def __str__(self):
+        return self.raw
+
+    def __repr__(self):
+        return 'KongVersion(%r)' % self.raw
+
+
+def parse_kong_version(text):
+    """'3.9.1', '3.4.3.12' (EE), '2.7.0.0-enterprise-edition', '0.11.2', '1.0.0rc3' -> KongVersion; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError('Kong version must be a string, got %r' % (text,))
+    match = _VERSION_RE.match(text)
+    if not match:
+        raise ValueError('cannot parse Kong version %r' % text)
+    build = match.group('build')
+    suffix = match.group('suffix') or ''
+    enterprise = build is not None or 'enterprise' in suffix.lower()
+    return KongVersion(int(match.group('major')), int(match.group('minor')), int(match.group('patch') or 0),
+                       int(build) if build is not None else None, enterprise, text.strip())
+
+
+def versions_compatible(versions):
+    """Traditional-mode nodes on one database must run the same major.minor. Returns (ok, reason)."""
+    versions = [v for v in versions if v is not None]
+    if not versions:
+        return True, 'no versions to compare'
+    series = sorted(set(v.series for v in versions), key=lambda s: tuple(int(p) for p in s.split('.')))
+    if len(series) == 1:
+        return True, 'every node runs Kong %s' % series[0]
+    return False, 'nodes run different Kong major.minor versions (%s); nodes sharing one database must match' % ', '.join(series)
+
+
+def data_plane_compatible(control_plane, data_plane):
+    """Hybrid mode: same major, and the data plane's minor not newer than the control plane's. Returns (ok, reason)."""
+    if control_plane.major != data_plane.major:
+        return False, 'data plane %s and control plane %s differ in major version' % (data_plane.raw, control_plane.raw)
+    if data_plane.minor > control_plane.minor:
+        return False, 'data plane %s is newer than control plane %s' % (data_plane.raw, control_plane.raw)
+    return True, 'data plane %s can follow control plane %s' % (data_plane.raw, control_plane.raw)
+
+
+# -- node summaries -----------------------------------------------------------------------------------------------
+
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _as_number(value):
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def plugin_names(value):
+    """Plugin lists come as {name: true} (<3.0), {name: {version, priority}} (3.0+), [] or {} (empty): sorted names."""
+    if isinstance(value, dict):
+        return sorted(value)
+    if isinstance(value, list):
+        return sorted(str(v) for v in value)
+    return []
+
+
+def _datastore(configuration):
+    database = configuration.get('database')
+    if database == 'postgres':
+        return {'host': configuration.get('pg_host'), 'port': _as_int(configuration.get('pg_port')),
+                'database': configuration.get('pg_database')}
+    if database == 'cassandra':
+        points = configuration.get('cassandra_contact_points')
+        if isinstance(points, list):
+            points = ','.join(str(p) for p in points)
+        return {'host': points, 'port': _as_int(configuration.get('cassandra_port')),
+                'database': configuration.get('cassandra_keyspace')}
+    return None
+
+
+def datastore_label(datastore):
+    """{'host': '127.0.1.10', 'port': 5432, 'database': 'kong'} -> '127.0.1.10:5432/kong'."""
+    if not datastore:
+        return None
+    return '%s:%s/%s' % (datastore.get('host'), datastore.get('port'), datastore.get('database'))
+
+
+def summarize_node(info_json, status_json):
+    """Pure: the facts of one node from GET / and GET /status (either may be None when it failed)."""
+    info = info_json if isinstance(info_json, dict) else {}
+    status = status_json if isinstance(status_json, dict) else {}
+    configuration = info.get('configuration') if isinstance(info.get('configuration'), dict) else {}
+    plugins = info.get('plugins') if isinstance(info.get('plugins'), dict) else {}
+    version = info.get('version')
+    enterprise = None
+    if version:
+        try:
+            enterprise = parse_kong_version(version).enterprise
+        except ValueError:
+            enterprise = None
+    if info.get('edition'):
+        enterprise = info['edition'] == 'enterprise'
+
+    database = configuration.get('database')
+    role = configuration.get('role') or ('traditional' if info else None)  # no role before 2.0
+    db_status = status.get('database') if isinstance(status.get('database'), dict) else None
+    if db_status is not None and 'reachable' in db_status:
+        db_reachable = bool(db_status['reachable'])
+    else:
+        # 3.4+ DB-less nodes and data planes omit "database": there is no datastore to reach.
+        db_reachable = None
+    server = status.get('server') if isinstance(status.get('server'), dict) else None
+    return {
+        'node_id': info.get('node_id'),  # absent before 0.13
+        'hostname': info.get('hostname'),
+        'version': version,
+        'enterprise': enterprise,
+        'role': role,
+        'database': database,
+        'datastore': _datastore(configuration),
+        'db_update_frequency': _as_number(configuration.get('db_update_frequency')),
+        'db_update_propagation': _as_number(configuration.get('db_update_propagation')),
+        'db_cache_ttl': _as_number(configuration.get('db_cache_ttl')),
+        'db_reachable': db_reachable,
+        'config_hash': status.get('configuration_hash'),
+        'connections': dict(server) if server is not None else None,
+        'plugins_available': plugin_names(plugins.get('available_on_server')),
+        'plugins_enabled': plugin_names(plugins.get('enabled_in_cluster')),
+    }
+
+
+__all__ = [
+    'ApiConnectionError', 'ApiError', 'KONG_ADMIN_ARGSPEC', 'KongAdminClient', 'KongAdminError', 'KongAuthError',
+    'KongNotFound', 'KongVersion', 'data_plane_compatible', 'datastore_label', 'kong_client_options',
+    'parse_kong_version', 'plugin_names', 'summarize_node', 'versions_compatible',
+]

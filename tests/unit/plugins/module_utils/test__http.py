@@ -1,0 +1,240 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.kongops.cluster.plugins.module_utils._http import (
+    ApiConnectionError,
+    ApiError,
+    ApiHTTPError,
+    ApiResponse,
+    HttpApiClient,
+    check_connection_params,
+    redact_url,
+    url_host_port,
+    validate_base_url,
+)
+from ansible_collections.kongops.cluster.tests.unit.plugins.fakes import FakeServer, free_port_url
+
+
+class ScriptedServer(FakeServer):
+    """Answers from a list of (status, headers, payload); the last answer repeats."""
+
+    def __init__(self, answers):
+        super(ScriptedServer, self).__init__()
+        self.answers = list(answers)
+
+    def handle(self, request):
+        if len(self.answers) > 1:
+            return self.answers.pop(0)
+        return self.answers[0]
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def make(*answers):
+        server = ScriptedServer(answers).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('http://127.0.0.1:8001', 'http://127.0.0.1:8001'),
+    ('https://kong.example:8444/', 'https://kong.example:8444'),
+    ('http://127.0.0.1:8001/admin-api/', 'http://127.0.0.1:8001/admin-api'),
+    (' http://[::1]:8500 ', 'http://[::1]:8500'),
+])
+def test_validate_base_url_accepts(url, expected):
+    assert validate_base_url(url) == expected
+
+
+@pytest.mark.parametrize('url, fragment', [
+    ('', 'non-empty'),
+    (None, 'non-empty'),
+    ('127.0.0.1:8001', 'http:// or https://'),
+    ('ftp://127.0.0.1', 'http:// or https://'),
+    ('http://', 'no host'),
+    ('http://127.0.0.1:99999', 'invalid port'),
+    ('http://127.0.0.1:abc', 'invalid port'),
+    ('http://127.0.0.1:8001/?token=x', 'query string'),
+])
+def test_validate_base_url_rejects_with_reason(url, fragment):
+    with pytest.raises(ValueError) as info:
+        validate_base_url(url, 'Kong Admin API URL')
+    assert fragment in str(info.value)
+
+
+def test_validate_base_url_never_shows_password():
+    with pytest.raises(ValueError) as info:
+        validate_base_url('ftp://admin:s3cret@127.0.0.1:8001')
+    assert 's3cret' not in str(info.value)
+    assert redact_url('http://admin:s3cret@127.0.0.1:8001/x') == 'http://127.0.0.1:8001/x'
+
+
+def test_url_host_port_fills_default_ports():
+    assert url_host_port('http://127.0.1.103:8001/x') == '127.0.1.103:8001'
+    assert url_host_port('https://kong.example') == 'kong.example:443'
+    assert url_host_port('http://kong.example') == 'kong.example:80'
+
+
+@pytest.mark.parametrize('params, fragment', [
+    ({'timeout': 0}, 'timeout must be greater than 0'),
+    ({'timeout': -1.5}, 'timeout must be greater than 0'),
+    ({'retries': -1}, 'retries must be 0 or more'),
+    ({'client_key': '/k.pem'}, 'client_key requires client_cert'),
+])
+def test_check_connection_params(params, fragment):
+    assert fragment in check_connection_params(params)
+
+
+def test_check_connection_params_accepts_good_values():
+    assert check_connection_params({'timeout': 2, 'retries': 0, 'client_cert': '/c', 'client_key': '/k'}) is None
+
+
+def test_get_json_and_headers(scripted):
+    server = scripted((200, {'X-Thing': '7'}, {'hello': 'world'}))
+    client = HttpApiClient(server.url, headers={'X-Extra': 'yes'})
+    response = client.request('GET', '/x', params={'a': 'b'})
+    assert response.status == 200
+    assert response.headers['x-thing'] == '7'  # case-insensitive
+    assert response.json() == {'hello': 'world'}
+    assert server.requests[0].query == {'a': 'b'}
+    assert server.requests[0].headers['x-extra'] == 'yes'
+    assert client.get_json('/x') == {'hello': 'world'}
+
+
+def test_empty_body_is_none_and_bad_json_is_api_error():
+    assert ApiResponse(200, {}, '').json() is None
+    with pytest.raises(ApiError) as info:
+        ApiResponse(200, {}, '<html>', url='http://h/x', method='GET').json()
+    assert 'not valid JSON' in str(info.value)
+    assert 'GET http://h/x' in str(info.value)
+
+
+def test_get_retries_on_503_then_succeeds(scripted):
+    server = scripted((503, {}, {'message': 'busy'}), (502, {}, 'bad gateway'), (200, {}, {'ok': True}))
+    client = HttpApiClient(server.url, retries=3, backoff=0.01)
+    assert client.get_json('/') == {'ok': True}
+    assert len(server.requests) == 3
+
+
+def test_get_gives_up_after_retries_with_last_status(scripted):
+    server = scripted((504, {}, {'message': 'upstream timed out'}))
+    client = HttpApiClient(server.url, retries=2, backoff=0.01)
+    with pytest.raises(ApiHTTPError) as info:
+        client.get_json('/slow')
+    assert len(server.requests) == 3
+    assert info.value.status == 504
+    assert info.value.message == 'upstream timed out'
+    assert str(info.value) == 'GET %s/slow: HTTP 504: upstream timed out' % server.url
+
+
+def test_post_is_never_retried(scripted):
+    server = scripted((503, {}, {'message': 'busy'}), (201, {}, {'id': 1}))
+    client = HttpApiClient(server.url, retries=3, backoff=0.01)
+    with pytest.raises(ApiHTTPError):
+        client.request('POST', '/things', json={'a': 1}, ok=(201,))
+    assert len(server.requests) == 1
+    assert server.requests[0].body == {'a': 1}
+
+
+def test_put_retried_only_when_asked(scripted):
+    server = scripted((503, {}, 'busy'), (200, {}, {'id': 1}))
+    client = HttpApiClient(server.url, retries=3, backoff=0.01)
+    assert client.request('PUT', '/things/1', json={}, retry=True).json() == {'id': 1}
+    assert len(server.requests) == 2
+
+
+def test_get_retry_false_disables_retries(scripted):
+    server = scripted((503, {}, 'busy'), (200, {}, {}))
+    client = HttpApiClient(server.url, retries=3, backoff=0.01)
+    with pytest.raises(ApiHTTPError):
+        client.request('GET', '/', retry=False)
+    assert len(server.requests) == 1
+
+
+def test_4xx_is_not_retried_and_keeps_body(scripted):
+    server = scripted((404, {'X-Why': 'gone'}, {'message': 'Not found'}))
+    client = HttpApiClient(server.url, retries=3, backoff=0.01)
+    with pytest.raises(ApiHTTPError) as info:
+        client.get_json('/services/nope')
+    assert len(server.requests) == 1
+    assert info.value.status == 404
+    assert info.value.message == 'Not found'
+    assert '"Not found"' in info.value.body
+    assert info.value.headers['X-Why'] == 'gone'
+
+
+def test_plain_text_error_body_becomes_message(scripted):
+    server = scripted((500, {}, 'No cluster leader'))
+    client = HttpApiClient(server.url, retries=0)
+    with pytest.raises(ApiHTTPError) as info:
+        client.get_json('/v1/catalog/nodes')
+    assert info.value.message == 'No cluster leader'
+
+
+def test_connection_refused_names_url_and_cause():
+    url = free_port_url()
+    client = HttpApiClient(url, retries=1, backoff=0.01)
+    started = time.time()
+    with pytest.raises(ApiConnectionError) as info:
+        client.get_json('/status')
+    assert time.time() - started < 5
+    assert info.value.status is None
+    assert str(info.value) == 'GET %s/status: connection refused' % url
+
+
+def test_read_timeout_is_connection_error(scripted):
+    server = scripted((200, {}, {}))
+    server.delay = 0.5
+    client = HttpApiClient(server.url, timeout=0.1, retries=0)
+    with pytest.raises(ApiConnectionError) as info:
+        client.get_json('/')
+    assert 'no answer within 0.1s' in str(info.value)
+
+
+def test_tls_error_is_connection_error(scripted):
+    server = scripted((200, {}, {}))
+    client = HttpApiClient(server.url.replace('http://', 'https://'), retries=0, timeout=2)
+    with pytest.raises(ApiConnectionError) as info:
+        client.get_json('/')
+    assert 'TLS error' in str(info.value)
+
+
+def test_secret_headers_are_redacted_from_errors(scripted):
+    # A server that echoes the token back (some proxies do) must not leak it through our messages.
+    server = scripted((403, {}, 'Permission denied for token topsecret-123'))
+    client = HttpApiClient(server.url, headers={'X-Consul-Token': 'topsecret-123'}, retries=0)
+    with pytest.raises(ApiHTTPError) as info:
+        client.get_json('/v1/agent/self')
+    assert server.requests[0].headers['x-consul-token'] == 'topsecret-123'
+    assert 'topsecret-123' not in str(info.value)
+    assert 'topsecret-123' not in info.value.body
+    assert '********' in info.value.message
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError) as info:
+        HttpApiClient('localhost:8001')
+    assert 'http://' in str(info.value)
+    with pytest.raises(ValueError):
+        HttpApiClient('http://127.0.0.1:8001', timeout=0)
+
+
+def test_tls_options_reach_the_session():
+    client = HttpApiClient('https://127.0.0.1:8444', ca_path='/etc/ca.pem', client_cert='/c.pem', client_key='/k.pem')
+    assert client.session.verify == '/etc/ca.pem'
+    assert client.session.cert == ('/c.pem', '/k.pem')
+    insecure = HttpApiClient('https://127.0.0.1:8444', validate_certs=False, ca_path='/etc/ca.pem')
+    assert insecure.session.verify is False
