@@ -221,7 +221,7 @@ def run_probe(module, clients, proxies, nodes, writer):
     result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={})
     service = write_client.create('services', {'name': name, 'url': upstream, 'tags': ['kongops-probe']})
     try:
-        write_client.create('services/%s/routes' % service['id'], {'name': name, 'paths': [path], 'tags': ['kongops-probe']})
+        write_client.create('routes', {'name': name, 'paths': [path], 'service': {'id': service['id']}, 'tags': ['kongops-probe']})
         propagation = measure_propagation(proxies, [n['name'] for n in nodes], path, params['propagation_timeout'],
                                           params['poll_interval'])
         result['propagation'] = propagation
