@@ -1,0 +1,31 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Kong stand-in for the kongops.cluster lab.
+
+A drop-in replacement for the official ``kong`` image: same CLI, same KONG_* environment,
+same Admin/Status/Proxy HTTP contracts, and Kong's traditional-mode cluster mechanics
+(cluster_events polling) on a real PostgreSQL.  Stdlib + psycopg2 only.
+"""
+
+import os
+
+DEFAULT_VERSION = "3.9.1"
+
+
+def kong_version():
+    """Version this stand-in pretends to be (the image sets KONG_STANDIN_VERSION)."""
+    return os.environ.get("KONG_STANDIN_VERSION", "").strip() or DEFAULT_VERSION
+
+
+def version_tuple(version):
+    """'3.9.1' -> (3, 9, 1); tolerant of EE suffixes such as '3.9.1.0' or '-enterprise'."""
+    parts = []
+    for piece in version.replace("-", ".").split("."):
+        if piece.isdigit():
+            parts.append(int(piece))
+        else:
+            break
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts[:3])
