@@ -12,4 +12,7 @@ import sys
 ensurepip.bootstrap(upgrade=True)
 # ensurepip points PIP_CONFIG_FILE at /dev/null; drop it so the system pip.conf applies.
 os.environ.pop('PIP_CONFIG_FILE', None)
-sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] + sys.argv[1:]))
+# get-pip.py options that pip install does not know.
+GET_PIP_ONLY = ('--no-setuptools', '--no-wheel')
+args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
+sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] + args))
