@@ -1,0 +1,179 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Kong stand-in containers on the lab PostgreSQL: concurrent migrations, cluster_events propagation."""
+
+from __future__ import annotations
+
+import calendar
+import http.server
+import threading
+import time
+
+import pytest
+
+from conftest import (KONG_IMAGE, POSTGRES_IMAGE, http_get, http_json, require_images,
+                      wait_until)
+
+psycopg2 = pytest.importorskip("psycopg2")
+
+PG_ADDRESS = "127.0.7.40"
+UPSTREAM_ADDRESS = "127.0.7.50"
+NODE_A = "127.0.7.101"
+NODE_B = "127.0.7.102"
+DB_UPDATE_FREQUENCY = 4
+
+KONG_DB_ENV = {
+    "KONG_DATABASE": "postgres", "KONG_PG_HOST": PG_ADDRESS, "KONG_PG_PORT": "5432",
+    "KONG_PG_USER": "kong", "KONG_PG_PASSWORD": "kongpass", "KONG_PG_DATABASE": "kong",
+}
+
+
+def node_env(address):
+    return dict(KONG_DB_ENV,
+                KONG_PROXY_LISTEN="%s:8000" % address, KONG_ADMIN_LISTEN="%s:8001" % address,
+                KONG_STATUS_LISTEN="%s:8100" % address,
+                KONG_DB_UPDATE_FREQUENCY=str(DB_UPDATE_FREQUENCY), KONG_DB_UPDATE_PROPAGATION="0")
+
+
+@pytest.fixture
+def kong_database(lab_engine, containers):
+    require_images(POSTGRES_IMAGE, KONG_IMAGE)
+    containers.run("labtest-kong-pg", POSTGRES_IMAGE,
+                   args=["-c", "listen_addresses=%s" % PG_ADDRESS, "-p", "5432", "-c", "fsync=off"],
+                   env={"POSTGRES_USER": "kong", "POSTGRES_PASSWORD": "kongpass", "POSTGRES_DB": "kong"})
+
+    def connects():
+        psycopg2.connect(host=PG_ADDRESS, port=5432, user="kong", password="kongpass", dbname="kong",
+                         connect_timeout=1).close()
+        return True
+    wait_until(connects, 20, "lab postgres for kong accepts connections")
+    return containers
+
+
+def docker_time(stamp):
+    """Seconds since the epoch of Docker's RFC 3339 timestamp (nanoseconds, trailing zeros trimmed)."""
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + (fraction or "0"))
+
+
+def run_migrations(containers, name, *command, env=None):
+    return containers.run(name, KONG_IMAGE, args=["kong", "migrations"] + list(command),
+                          env=dict(KONG_DB_ENV, **(env or {})), detach=False, timeout=120)
+
+
+def test_concurrent_bootstraps_run_the_migrations_exactly_once(kong_database):
+    containers = kong_database
+    results = {}
+
+    def bootstrap(index):
+        # ~2 s of migrations (stand-in knob) so the three runs overlap as on a slow real database
+        results[index] = run_migrations(containers, "labtest-kong-mig-%d" % index, "bootstrap",
+                                        env={"KONG_STANDIN_MIGRATION_DELAY": "0.03"})
+
+    threads = [threading.Thread(target=bootstrap, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(150)
+    assert sorted(results) == [0, 1, 2], "a migration container did not finish"
+
+    outputs = [results[i].stdout + results[i].stderr for i in range(3)]
+    for index in range(3):
+        assert results[index].returncode == 0, outputs[index]
+    for index, out in enumerate(outputs):
+        print("bootstrap %d: %s" % (index, " | ".join(out.strip().splitlines()[-2:])))
+    ran = [out for out in outputs if "migrations processed" in out]
+    assert len(ran) == 1, "expected exactly one container to run the migrations:\n%s" % "\n---\n".join(outputs)
+    for out in outputs:
+        if out is not ran[0]:
+            assert ("another node is performing database changes" in out
+                    or "Database already bootstrapped" in out), out
+    # the runs really overlapped: another container ran while the migrations were still being executed
+    # (a bootstrap that finds schema_meta already created says "already bootstrapped", as Kong does)
+    runner = outputs.index(ran[0])
+    runner_finished = docker_time(containers.state("labtest-kong-mig-%d" % runner)["FinishedAt"])
+    others_started = [docker_time(containers.state("labtest-kong-mig-%d" % i)["StartedAt"])
+                      for i in range(3) if i != runner]
+    assert min(others_started) < runner_finished, (others_started, runner_finished)
+
+    listed = run_migrations(containers, "labtest-kong-mig-list", "list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    connection = psycopg2.connect(host=PG_ADDRESS, port=5432, user="kong", password="kongpass", dbname="kong")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT subsystem, executed FROM schema_meta WHERE key = 'schema_meta'")
+            rows = cursor.fetchall()
+    finally:
+        connection.close()
+    assert rows, "schema_meta is empty"
+    for subsystem, executed in rows:
+        assert len(executed) == len(set(executed)), "%s migrations recorded twice: %s" % (subsystem, executed)
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 -- http.server naming
+        body = ("lab-upstream %s" % self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def upstream():
+    server = http.server.ThreadingHTTPServer((UPSTREAM_ADDRESS, 0), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def start_node(containers, name, address):
+    started = time.monotonic()
+    containers.run(name, KONG_IMAGE, env=node_env(address), init=True)
+    containers.wait_http(name, "http://%s:8100/status/ready" % address, 20)
+    ready = time.monotonic() - started
+    print("%s ready %.2fs after docker run" % (name, ready))
+    return ready
+
+
+def test_route_written_on_node_a_reaches_node_b_after_the_polling_delay(kong_database, upstream):
+    containers = kong_database
+    result = run_migrations(containers, "labtest-kong-mig", "bootstrap")
+    assert result.returncode == 0, result.stdout + result.stderr
+    start_node(containers, "labtest-kong-a", NODE_A)
+    start_node(containers, "labtest-kong-b", NODE_B)
+
+    status, body = http_json("GET", "http://%s:8001/" % NODE_A)
+    status_b, body_b = http_json("GET", "http://%s:8001/" % NODE_B)
+    assert status == status_b == 200
+    assert body["node_id"] != body_b["node_id"]
+    assert body["configuration"]["db_update_frequency"] == DB_UPDATE_FREQUENCY
+
+    status, service = http_json("POST", "http://%s:8001/services" % NODE_A,
+                                {"name": "labtest-svc", "url": "http://%s:%d/up" % (UPSTREAM_ADDRESS, upstream)})
+    assert status == 201, service
+    status, route = http_json("POST", "http://%s:8001/services/labtest-svc/routes" % NODE_A,
+                              {"name": "labtest-route", "paths": ["/labtest"]})
+    written = time.monotonic()
+    assert status == 201, route
+
+    status, _headers, body = http_get("http://%s:8000/labtest" % NODE_B)
+    assert status == 404 and "no Route matched with those values" in body, (status, body)
+
+    def b_routes():
+        status, _headers, body = http_get("http://%s:8000/labtest/x" % NODE_B)
+        return body if status == 200 else None
+    body = wait_until(b_routes, DB_UPDATE_FREQUENCY + 6, "node B's proxy matches the route written on node A")
+    delay = time.monotonic() - written
+    print("route reached node B's proxy %.2fs after the write (db_update_frequency=%ss)" % (delay, DB_UPDATE_FREQUENCY))
+    assert body.startswith("lab-upstream /up")  # forwarded to the service URL path (strip_path)
+    assert delay <= DB_UPDATE_FREQUENCY + 3
+
+    # the other node sees the entity through the shared database at once (only its router waits)
+    status, listed = http_json("GET", "http://%s:8001/routes/labtest-route" % NODE_B)
+    assert status == 200 and listed["paths"] == ["/labtest"]
