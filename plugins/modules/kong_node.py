@@ -28,6 +28,7 @@ description:
     removed, so that load balancers drain it first.
 author: kongops.cluster contributors (@kongops)
 extends_documentation_fragment:
+  - kongops.cluster.kong_node
   - kongops.cluster.kong_admin
   - kongops.cluster.docker
   - kongops.cluster.attributes
@@ -65,100 +66,10 @@ options:
     type: str
     default: present
     choices: [present, started, stopped, restarted, absent]
-  image:
-    description:
-      - Kong image, for example V(kong:3.9). Required unless O(state=absent).
-    type: str
-  pull:
-    description:
-      - When to pull O(image). V(never) fails clearly when the image is not on the Docker host.
-      - A changed image ID for the same name recreates the container.
-    type: str
-    default: missing
-    choices: [never, missing, always]
-  cluster:
-    description:
-      - Cluster name, stored in the label C(io.kongops.cluster).
-    type: str
-    default: kong
   index:
     description:
       - Node index in the cluster (1 or more), stored in the label C(io.kongops.node-index).
     type: int
-  database:
-    description:
-      - Kong's C(database) setting. V(off) runs DB-less (for example a data plane).
-    type: str
-    default: postgres
-    choices: [postgres, 'off']
-  pg_host:
-    description:
-      - PostgreSQL host. Required when O(database=postgres) and O(state) is not V(absent).
-    type: str
-  pg_port:
-    description: PostgreSQL port.
-    type: int
-    default: 5432
-  pg_user:
-    description: PostgreSQL user.
-    type: str
-    default: kong
-  pg_password:
-    description:
-      - PostgreSQL password. Reaches the container as the file C(/run/secrets/kongops/pg_password)
-        through E(KONG_PG_PASSWORD_FILE).
-    type: str
-  pg_database:
-    description: PostgreSQL database.
-    type: str
-    default: kong
-  pg_ro_host:
-    description: Read-only replica host (Kong 2.1+). Not set means no read-only connection.
-    type: str
-  pg_ro_port:
-    description: Read-only replica port.
-    type: int
-  pg_ro_user:
-    description: Read-only replica user.
-    type: str
-  pg_ro_password:
-    description: Read-only replica password, passed as a file like O(pg_password).
-    type: str
-  pg_ro_database:
-    description: Read-only replica database.
-    type: str
-  db_update_frequency:
-    description: Seconds between polls of the cluster events table (Kong's C(db_update_frequency)).
-    type: float
-  db_update_propagation:
-    description: Extra seconds of look-back for cluster events (Kong's C(db_update_propagation)).
-    type: float
-  db_cache_ttl:
-    description: Seconds an entity stays in the node cache; V(0) means forever (Kong's C(db_cache_ttl)).
-    type: int
-  role:
-    description:
-      - Kong's C(role). V(control_plane) and V(data_plane) need O(cluster_cert) and O(cluster_cert_key);
-        V(data_plane) also needs O(cluster_control_plane) and O(database=off).
-    type: str
-    default: traditional
-    choices: [traditional, control_plane, data_plane]
-  cluster_cert:
-    description:
-      - Hybrid-mode cluster certificate, as PEM content or as the path of a file on the managed host
-        (the module reads it). Reaches the container as a file through E(KONG_CLUSTER_CERT_FILE).
-    type: str
-  cluster_cert_key:
-    description:
-      - Private key of O(cluster_cert), as PEM content or as the path of a file on the managed host.
-        Reaches the container as a file through E(KONG_CLUSTER_CERT_KEY_FILE).
-    type: str
-  cluster_control_plane:
-    description: C(host:port) of the control plane, for a data plane.
-    type: str
-  cluster_listen:
-    description: Kong's C(cluster_listen) for a control plane, for example V(127.0.1.101:8005).
-    type: str
   proxy_listen:
     description:
       - Kong's C(proxy_listen), for example V(127.0.1.101:8000). Kong's default binds every address.
@@ -179,138 +90,12 @@ options:
       - URL the module uses to reach the node's Admin API. Defaults to the first listener of O(admin_listen)
         (a wildcard address becomes V(127.0.0.1)).
     type: str
-  network_mode:
-    description: Docker network mode. With V(host) the node binds the addresses of its listen options directly.
-    type: str
-    default: host
-  env:
-    description:
-      - Extra Kong settings as environment variables. Every key must start with C(KONG_).
-      - Keys already set by an option, and secret settings (E(KONG_PG_PASSWORD) and the like), are refused.
-    type: dict
-    default: {}
-  labels:
-    description:
-      - Extra container labels. The C(io.kongops.) prefix is reserved.
-    type: dict
-    default: {}
-  restart_policy:
-    description: Docker restart policy.
-    type: str
-    default: unless-stopped
-    choices: ['no', on-failure, always, unless-stopped]
-  init:
-    description: Run an init process (tini) as PID 1 in the container, so signals reach Kong.
-    type: bool
-    default: true
-  command:
-    description: Command of the container; the image's default when not set.
-    type: list
-    elements: str
   secrets_dir:
     description:
       - Directory on the managed host holding this node's secret files. Created with mode 0700;
         the module manages only the files it writes there.
       - Defaults to V(/var/lib/kongops/<name>/secrets).
     type: path
-  secrets_owner:
-    description:
-      - Numeric V(UID) or V(UID:GID) that should own O(secrets_dir) and the secret files, when the image reads
-        them as a user other than the one running the module (images that start as a non-root user).
-    type: str
-  stop_timeout:
-    description: Seconds Docker waits for the node to stop before killing it.
-    type: int
-    default: 10
-  wait:
-    description: After creating, starting or restarting the container, wait until the node is ready.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait for readiness. On timeout the module fails with the last error and the last 30 lines of
-        the container log.
-    type: int
-    default: 60
-  consul:
-    description:
-      - Register the node in the local Consul agent. Not set means no Consul registration.
-      - The service definition is read first (C(GET /v1/agent/service/<id>)) and written only when it differs.
-    type: dict
-    suboptions:
-      url:
-        description: URL of the host's local Consul agent.
-        type: str
-        default: http://127.0.0.1:8500
-      token:
-        description:
-          - Consul ACL token, sent in the C(X-Consul-Token) header.
-          - If not set, the value of the E(CONSUL_HTTP_TOKEN) environment variable is used.
-        type: str
-      validate_certs:
-        description: Verify the agent's TLS certificate.
-        type: bool
-        default: true
-      ca_path:
-        description: CA certificate file for the agent's TLS certificate.
-        type: path
-      client_cert:
-        description: Client certificate file presented to the agent.
-        type: path
-      client_key:
-        description: Private key file of O(consul.client_cert).
-        type: path
-      timeout:
-        description: Seconds to wait for an answer from the agent.
-        type: float
-        default: 10
-      retries:
-        description: Retries of idempotent reads on connection errors and 502/503/504.
-        type: int
-        default: 3
-      service_name:
-        description: Consul service name.
-        type: str
-        default: kong
-      service_id:
-        description: Consul service ID. Defaults to O(name).
-        type: str
-      tags:
-        description: Service tags.
-        type: list
-        elements: str
-        default: []
-      address:
-        description:
-          - Service address. Defaults to the address of the first listener of O(proxy_listen);
-            a wildcard address gives an empty address (Consul then uses the node's).
-        type: str
-      port:
-        description: Service port. Defaults to the port of the first listener of O(proxy_listen).
-        type: int
-      meta:
-        description:
-          - Extra service metadata. The module always adds C(admin_url), C(kongops_node) (the container name)
-            and C(kongops_check) (a digest of the check definition).
-        type: dict
-        default: {}
-      check_path:
-        description:
-          - Path of the HTTP health check. Defaults to V(/status/ready) on the status listener when O(status_listen)
-            is set, otherwise V(/status) on the Admin API.
-        type: str
-      check_interval:
-        description: Health check interval.
-        type: str
-        default: 10s
-      check_timeout:
-        description: Health check timeout.
-        type: str
-        default: 2s
-      deregister_critical_after:
-        description: Consul removes the service after its check has been critical this long.
-        type: str
-        default: 1m
 notes:
   - The module must run on the Docker host, because O(secrets_dir) is bind-mounted from the local file system.
   - Kong's entrypoint reads E(KONG_<SETTING>_FILE) as the user the container starts as; the secret files are
@@ -443,19 +228,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     check_connection_params,
 )
-from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
-    KONG_ADMIN_ARGSPEC,
-    KongAdminClient,
-    kong_client_options,
-)
-from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
-    ConsulClient,
-    consul_client_options,
-)
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
-    DATASTORE_ARGSPEC,
-    DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
@@ -465,83 +238,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_node impor
     converge_node,
     docker_api_client,
 )
-
-CONSUL_OPTIONS = dict(
-    url=dict(type='str', default='http://127.0.0.1:8500'),
-    service_name=dict(type='str', default='kong'),
-    service_id=dict(type='str'),
-    tags=dict(type='list', elements='str', default=[]),
-    address=dict(type='str'),
-    port=dict(type='int'),
-    meta=dict(type='dict', default={}),
-    check_path=dict(type='str'),
-    check_interval=dict(type='str', default='10s'),
-    check_timeout=dict(type='str', default='2s'),
-    deregister_critical_after=dict(type='str', default='1m'),
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_node_args import (
+    admin_factory,
+    argument_spec,
+    consul_factory,
 )
-CONSUL_OPTIONS.update(CONSUL_ARGSPEC)
-
-
-def argument_spec():
-    spec = dict(
-        name=dict(type='str', required=True),
-        state=dict(type='str', default='present', choices=['present', 'started', 'stopped', 'restarted', 'absent']),
-        image=dict(type='str'),
-        pull=dict(type='str', default='missing', choices=['never', 'missing', 'always']),
-        cluster=dict(type='str', default='kong'),
-        index=dict(type='int'),
-        database=dict(type='str', default='postgres', choices=['postgres', 'off']),
-        pg_ro_host=dict(type='str'),
-        pg_ro_port=dict(type='int'),
-        pg_ro_user=dict(type='str'),
-        pg_ro_password=dict(type='str', no_log=True),
-        pg_ro_database=dict(type='str'),
-        db_update_frequency=dict(type='float'),
-        db_update_propagation=dict(type='float'),
-        db_cache_ttl=dict(type='int'),
-        role=dict(type='str', default='traditional', choices=['traditional', 'control_plane', 'data_plane']),
-        cluster_cert=dict(type='str'),
-        cluster_cert_key=dict(type='str', no_log=True),
-        cluster_control_plane=dict(type='str'),
-        cluster_listen=dict(type='str'),
-        proxy_listen=dict(type='str'),
-        admin_listen=dict(type='str'),
-        status_listen=dict(type='str'),
-        admin_url=dict(type='str'),
-        network_mode=dict(type='str', default='host'),
-        env=dict(type='dict', default={}),
-        labels=dict(type='dict', default={}),
-        restart_policy=dict(type='str', default='unless-stopped', choices=['no', 'on-failure', 'always', 'unless-stopped']),
-        init=dict(type='bool', default=True),
-        command=dict(type='list', elements='str'),
-        secrets_dir=dict(type='path'),
-        secrets_owner=dict(type='str', no_log=False),
-        stop_timeout=dict(type='int', default=10),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=60),
-        consul=dict(type='dict', options=CONSUL_OPTIONS),
-    )
-    spec.update(DATASTORE_ARGSPEC)
-    spec.update(KONG_ADMIN_ARGSPEC)
-    # The header *name* is not a secret; say so for the no-log check.
-    spec['admin_token_header'] = dict(spec['admin_token_header'], no_log=False)
-    spec.update(DOCKER_ARGSPEC)
-    return spec
-
-
-def admin_factory(params):
-    def make(url, short):
-        options = kong_client_options(params)
-        if short:
-            # Readiness polling has its own loop: one quick try per probe.
-            options['timeout'] = min(options['timeout'], 5)
-            options['retries'] = 0
-        return KongAdminClient(url, **options)
-    return make
-
-
-def consul_factory(service):
-    return ConsulClient(service.url, **consul_client_options(service.client_options))
 
 
 def main():

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check that meta/runtime.yml action_groups and the modules' docs agree.
 
 Neither validate-modules nor runtime-metadata compares them, so a module could claim

@@ -114,6 +114,8 @@ class FakeDocker(FakeServer):
             return self._error(500, 'pulling is disabled in unit tests')
         if path == '/containers/create' and method == 'POST':
             return self._create(request)
+        if path == '/containers/json' and method == 'GET':
+            return 200, {}, self._list(request.query)
         match = re.match(r'^/containers/([^/]+)(?:/([a-z]+))?$', path)
         if not match:
             return self._error(404, 'page not found')
@@ -152,6 +154,23 @@ class FakeDocker(FakeServer):
         if verb == 'logs':
             return 200, {'Content-Type': 'application/vnd.docker.raw-stream'}, self._logs(container, request.query)
         return self._error(404, 'page not found')
+
+    def _list(self, query):
+        """GET /containers/json with ?all and ?filters={"label": ["k=v", ...]} (the only filter the modules use)."""
+        wanted = json.loads(query.get('filters') or '{}').get('label') or []
+        if isinstance(wanted, dict):  # the SDK may send {"k=v": true}
+            wanted = list(wanted)
+        show_all = query.get('all') in ('1', 'True', 'true')
+        found = []
+        with self.state_lock:
+            for container in self.containers.values():
+                labels = container['Config']['Labels']
+                if not show_all and not container['State']['Running']:
+                    continue
+                if all(labels.get(item.split('=', 1)[0]) == item.split('=', 1)[1] for item in wanted):
+                    found.append({'Id': container['Id'], 'Names': [container['Name']], 'Labels': labels,
+                                  'State': container['State']['Status']})
+        return found
 
     def _create(self, request):
         body = request.body or {}
