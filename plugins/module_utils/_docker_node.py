@@ -695,7 +695,8 @@ def _env_dict(items):
 def container_config_view(inspect, image_config=None):
     """The configuration of an existing container, in the same shape as NodeSpec.config_view().
 
-    image_config (the image's Config) lets env and labels that only come from the image drop out of the view.
+    image_config (the image's Config) lets env, labels and the command that only come from the image drop out
+    of the view (a node without a command option runs the image's CMD).
     """
     config = inspect.get('Config') or {}
     host = inspect.get('HostConfig') or {}
@@ -718,7 +719,7 @@ def container_config_view(inspect, image_config=None):
         'network_mode': host.get('NetworkMode'),
         'restart_policy': restart,
         'init': bool(host.get('Init')),
-        'command': config.get('Cmd'),
+        'command': None if config.get('Cmd') == (image_config or {}).get('Cmd') else config.get('Cmd'),
         'binds': sorted(host.get('Binds') or []),
     }
 
