@@ -21,9 +21,9 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 STANDIN_DIR = os.path.join(REPO, "tests", "lab", "standins", "kong")
+# the `kong` command as the image installs it: a sh wrapper that execs /usr/bin/python3 kong_main.py
 KONG = os.path.join(STANDIN_DIR, "kong")
 ENTRYPOINT = os.path.join(STANDIN_DIR, "docker-entrypoint.sh")
-PYTHON = "/usr/bin/python3"
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_HOST = "127.0.9.10"
 PG_PORT = 5432
@@ -55,7 +55,7 @@ class Postgres(object):
 
     def stop(self, mode="fast"):
         subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PG_BIN, "pg_ctl"), "-D", self.data,
-                        "-m", mode, "-w", "-t", "30", "stop"], capture_output=True, timeout=60)
+                        "-m", mode, "-w", "-t", "30", "stop"], capture_output=True, timeout=60, check=False)
 
     def psql(self, sql, database="postgres"):
         result = _as_postgres([os.path.join(PG_BIN, "psql"), "-h", self.sockets, "-p", str(self.port),
@@ -133,7 +133,8 @@ def kong_env(address, extra=None, prefix=None):
 
 
 def run_kong(args, env, timeout=30):
-    return subprocess.run([PYTHON, KONG] + list(args), env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([KONG] + list(args), env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def http(method, url, body=None, timeout=5, headers=None):
@@ -185,7 +186,7 @@ class KongNode(object):
         self.prefix = self.env["KONG_PREFIX"]
         self.stdout_path = os.path.join(self.prefix, "stdout.log")
         self.stderr_path = os.path.join(self.prefix, "stderr.log")
-        command = argv or [PYTHON, KONG, "docker-start"]
+        command = argv or [KONG, "docker-start"]
         if via_entrypoint:
             command = ["bash", ENTRYPOINT] + (argv or ["kong", "docker-start"])
             self.env["PATH"] = STANDIN_DIR + ":" + self.env["PATH"]

@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 
 STANDIN_DIR = Path(__file__).resolve().parents[1] / "standins" / "consul"
+# the `consul` command as the image installs it: a sh wrapper that execs /usr/bin/python3 consul_main.py
 CONSUL = STANDIN_DIR / "consul"
-PYTHON = "/usr/bin/python3"
 
 
 class Response:
@@ -94,7 +94,7 @@ class StandinAgent:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         if self.config is not None:
             (self.config_dir / "test.json").write_text(json.dumps(self.config))
-        cmd = [PYTHON, str(CONSUL), "agent", "-node=" + self.name, "-bind=" + self.addr, "-client=" + self.addr,
+        cmd = [str(CONSUL), "agent", "-node=" + self.name, "-bind=" + self.addr, "-client=" + self.addr,
                "-data-dir=" + str(self.data_dir), "-config-dir=" + str(self.config_dir)] + self.args
         env = dict(os.environ)
         env.pop("CONSUL_HTTP_ADDR", None)
@@ -156,8 +156,8 @@ class StandinAgent:
 def cli(*args, env=None, timeout=20):
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([PYTHON, str(CONSUL)] + list(args), capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run([str(CONSUL)] + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=full_env, check=False)
 
 
 def server_args(expect, joins, datacenter="dc1", extra=()):
@@ -181,7 +181,7 @@ def stable_leader(agents, hold=1.0, timeout=15):
     """A leader every agent agrees on and keeps for `hold` seconds (a restarted server may trigger an election)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        leader, _ = wait_for("an agreed leader", lambda: agreed_leader(agents), max(0.5, deadline - time.monotonic()))
+        leader, _took = wait_for("an agreed leader", lambda: agreed_leader(agents), max(0.5, deadline - time.monotonic()))
         held_until = time.monotonic() + hold
         while time.monotonic() < held_until and agreed_leader(agents) == leader:
             time.sleep(0.1)

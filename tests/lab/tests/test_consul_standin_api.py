@@ -135,7 +135,7 @@ def test_agent_members_lan_and_wan(lab):
     assert by_name["s1"]["Tags"]["role"] == "consul" and by_name["s1"]["Tags"]["port"] == "8300"
     assert by_name["s1"]["Tags"]["expect"] == "3" and by_name["s1"]["Tags"]["dc"] == "dc1"
     assert by_name["c1"]["Tags"]["role"] == "node"
-    wan, _ = wait_for("all servers of both datacenters in the WAN pool", lambda: {
+    wan, _took = wait_for("all servers of both datacenters in the WAN pool", lambda: {
         m["Name"] for m in s(lab, "s2").get("/v1/agent/members?wan=1").json() if m["Status"] == 1
     } >= {"s1.dc1", "s2.dc1", "s3.dc1", "d2s1.dc2"}, 10)
     wan_members = s(lab, "s2").get("/v1/agent/members?wan=1").json()
@@ -261,11 +261,11 @@ def test_health_state_and_checks(lab):
 
 def test_deregister_critical_service_after_reaps(lab):
     client = s(lab, "c1")
-    body = {"Name": "doomed", "Port": 1, "Check": {"HTTP": "http://%s:1/" % CLIENT, "Interval": "1s",
-                                                    "DeregisterCriticalServiceAfter": "2s"}}
+    body = {"Name": "doomed", "Port": 1,
+            "Check": {"HTTP": "http://%s:1/" % CLIENT, "Interval": "1s", "DeregisterCriticalServiceAfter": "2s"}}
     assert client.put("/v1/agent/service/register", body).status == 200
     wait_for("doomed in the catalog", lambda: s(lab, "s1").get("/v1/catalog/service/doomed").json(), 10)
-    _, took = wait_for("doomed reaped from agent and catalog", lambda: "doomed" not in client.get(
+    _reaped, took = wait_for("doomed reaped from agent and catalog", lambda: "doomed" not in client.get(
         "/v1/agent/services").json() and s(lab, "s1").get("/v1/catalog/service/doomed").json() == [], 15)
     print("\nMEASURED: service reaped %.2fs after it was in the catalog (DeregisterCriticalServiceAfter=2s)" % took)
     assert "critical for too long; deregistered service: service=doomed" in client.log()
@@ -306,7 +306,7 @@ def test_blocking_query_waits_for_a_change(lab):
 def test_wan_federation(lab):
     assert s(lab, "c1").get("/v1/catalog/datacenters").json() == ["dc1", "dc2"]
     assert s(lab, "d2s1").get("/v1/catalog/datacenters").json() == ["dc2", "dc1"]
-    nodes, _ = wait_for("dc2 node via ?dc=dc2", lambda: s(lab, "c1").get("/v1/catalog/nodes?dc=dc2").json(), 10)
+    nodes, _took = wait_for("dc2 node via ?dc=dc2", lambda: s(lab, "c1").get("/v1/catalog/nodes?dc=dc2").json(), 10)
     assert [n["Node"] for n in nodes] == ["d2s1"] and nodes[0]["Datacenter"] == "dc2"
     assert s(lab, "s1").get("/v1/status/leader?dc=dc2").json() == DC2 + ":8300"
     assert "web" in s(lab, "d2s1").get("/v1/catalog/services?dc=dc1").json()
@@ -318,8 +318,12 @@ def test_operator_endpoints(lab):
     assert sum(1 for srv in config["Servers"] if srv["Leader"]) == 1
     assert {srv["Node"] for srv in config["Servers"]} == {"s1", "s2", "s3"}
     assert all(srv["Voter"] is True and srv["ProtocolVersion"] == "3" for srv in config["Servers"])
-    health, _ = wait_for("autopilot healthy", lambda: (lambda r: r.status == 200 and r.json())(
-        s(lab, "s2").get("/v1/operator/autopilot/health")), 10)
+
+    def autopilot_health():
+        reply = s(lab, "s2").get("/v1/operator/autopilot/health")
+        return reply.status == 200 and reply.json()
+
+    health, _took = wait_for("autopilot healthy", autopilot_health, 10)
     assert health["Healthy"] is True and health["FailureTolerance"] == 1
     assert {srv["SerfStatus"] for srv in health["Servers"]} == {"alive"}
 
@@ -335,7 +339,7 @@ def test_acl_enforced_with_management_token(lab):
     filtered = acl.get("/v1/catalog/services")
     assert filtered.status == 200 and filtered.json() == {}
     assert filtered.headers["X-Consul-Results-Filtered-By-ACLs"] == "true"
-    allowed, _ = wait_for("consul service visible with the token", lambda: acl.get(
+    allowed, _took = wait_for("consul service visible with the token", lambda: acl.get(
         "/v1/catalog/services", token=ROOT).json(), 10)
     assert "consul" in allowed
     assert acl.put("/v1/agent/service/register", {"Name": "x"}).status == 403

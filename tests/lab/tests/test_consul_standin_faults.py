@@ -55,7 +55,7 @@ def test_killed_client_node_goes_critical(cluster):
     wait_for("kong-1 passing in the catalog", lambda: passing_nodes(server, "kong") == ["fc1"], 10)
     client.kill()
     killed = time.monotonic()
-    _, took = wait_for("fc1 serfHealth critical", lambda: any(
+    _critical, took = wait_for("fc1 serfHealth critical", lambda: any(
         c["CheckID"] == "serfHealth" and c["Status"] == "critical"
         for c in server.get("/v1/health/node/fc1").json()), 15)
     print("\nMEASURED: killed client marked critical after %.2fs" % took)
@@ -77,8 +77,12 @@ def test_killing_the_leader_elects_a_new_one(cluster):
     victim = agent_by_raft_address(servers, old)
     victim.kill()
     others = [a for a in servers if a is not victim]
-    new, took = wait_for("a new leader among the survivors",
-                         lambda: (lambda l: l if l and l != old else None)(agreed_leader(others)), 15)
+
+    def new_leader():
+        leader = agreed_leader(others)
+        return leader if leader and leader != old else None
+
+    new, took = wait_for("a new leader among the survivors", new_leader, 15)
     print("\nMEASURED: new leader %s %.2fs after killing %s" % (new, took, old))
     assert took < 10.0
     cluster["victim"] = victim
@@ -102,7 +106,7 @@ def test_losing_the_majority_leaves_no_leader(cluster):
     survivor = next(a for a in servers if a is not leader and a is not follower)
     leader.stop()
     follower.stop()
-    _, took = wait_for("survivor reports no leader", lambda: survivor.leader() == "", 10)
+    _no_leader, took = wait_for("survivor reports no leader", lambda: survivor.leader() == "", 10)
     print("\nMEASURED: no leader reported %.2fs after stopping 2 of 3" % took)
     nodes = survivor.get("/v1/catalog/nodes")
     assert nodes.status == 500 and nodes.text == "No cluster leader"
@@ -152,7 +156,11 @@ def test_graceful_leave_of_a_server(cluster):
     members = cli("members", "-http-addr=%s:8500" % rest[0].addr)
     row = next(line.split() for line in members.stdout.splitlines() if line.startswith(leaver.name + " "))
     assert row[2] == "left"
-    peers, _ = wait_for("raft peers without the leaver",
-                        lambda: (lambda p: p if len(p) == 2 else None)(rest[0].get("/v1/status/peers").json()), 10)
+
+    def peers_without_leaver():
+        peers = rest[0].get("/v1/status/peers").json()
+        return peers if len(peers) == 2 else None
+
+    peers, _took = wait_for("raft peers without the leaver", peers_without_leaver, 10)
     assert leaver.addr + ":8300" not in peers
     assert agreed_leader(rest)

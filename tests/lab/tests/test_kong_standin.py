@@ -16,9 +16,16 @@ import time
 
 import pytest
 
-from conftest_kong import (  # noqa: F401  (fixtures are used by name)
-    ENTRYPOINT, KONG, PG_PASSWORD, PYTHON, SCRATCH, STANDIN_DIR, bootstrap, echo_upstream, http, kong_db, kong_env,
-    kong_nodes, postgres, run_kong, wait_until)
+import conftest_kong
+from conftest_kong import (
+    ENTRYPOINT, KONG, PG_PASSWORD, SCRATCH, STANDIN_DIR, bootstrap, http, kong_env, run_kong, wait_until)
+
+# The shared fixtures live in conftest_kong (tests/lab/tests/conftest.py serves the image tests); binding them
+# at module level is how pytest finds them for the tests of this module.
+postgres = conftest_kong.postgres
+kong_db = conftest_kong.kong_db
+kong_nodes = conftest_kong.kong_nodes
+echo_upstream = conftest_kong.echo_upstream
 
 NOT_LEADER = "aborted: another node is performing database changes"
 NODE_A = "127.0.9.21"
@@ -69,15 +76,15 @@ def test_concurrent_bootstraps_run_migrations_exactly_once(kong_db):
     # barrier lets the three processes reach the database together (as three hosts of one rollout).
     env = kong_env(NODE_A, {"KONG_STANDIN_MIGRATION_DELAY": "0.03",
                             "KONG_STANDIN_CLI_START_AT": "%.3f" % (time.time() + 1.0)})
-    procs = [subprocess.Popen([PYTHON, KONG, "migrations", "bootstrap"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [subprocess.Popen([KONG, "migrations", "bootstrap"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _attempt in range(3)]
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         outputs.append((proc.returncode, out, err))
-    assert [code for code, _, _ in outputs] == [0, 0, 0], outputs
-    leaders = [out for _, out, _ in outputs if "core migrated up to: 000_base (executed)" in out]
-    followers = [out for _, out, _ in outputs if NOT_LEADER in out]
+    assert [code for code, _out, _err in outputs] == [0, 0, 0], outputs
+    leaders = [out for _code, out, _err in outputs if "core migrated up to: 000_base (executed)" in out]
+    followers = [out for _code, out, _err in outputs if NOT_LEADER in out]
     assert len(leaders) == 1, outputs
     assert len(followers) == 2, outputs
     assert "Database is up-to-date" in leaders[0]
@@ -247,7 +254,7 @@ def test_admin_and_status_contracts(kong_db, kong_nodes):
     assert conf["proxy_listeners"][1]["ssl"] is True
     assert "proxy listener %s:8443 skipped: the stand-in serves no TLS" % NODE_A in node.stderr()
 
-    status, _, body = http("GET", admin + "/status")
+    status, _headers, body = http("GET", admin + "/status")
     assert status == 200
     assert set(body) == {"server", "database", "memory"}
     assert set(body["server"]) == {"connections_active", "connections_reading", "connections_writing",
@@ -283,7 +290,7 @@ def test_services_and_routes_crud(kong_db, kong_nodes):
     node.wait_ready()
     admin = node.admin
 
-    status, _, service = http("POST", admin + "/services", {"name": "orders", "url": "https://api.example.com:8443/v1"})
+    status, _headers, service = http("POST", admin + "/services", {"name": "orders", "url": "https://api.example.com:8443/v1"})
     assert status == 201
     assert (service["protocol"], service["host"], service["port"], service["path"]) == \
         ("https", "api.example.com", 8443, "/v1")
@@ -291,31 +298,31 @@ def test_services_and_routes_crud(kong_db, kong_nodes):
     assert set(service) >= {"id", "created_at", "updated_at", "read_timeout", "write_timeout", "client_certificate",
                             "tls_verify", "tls_verify_depth", "ca_certificates"}
 
-    status, _, error = http("POST", admin + "/services", {"name": "orders", "host": "other.example.com"})
+    status, _headers, error = http("POST", admin + "/services", {"name": "orders", "host": "other.example.com"})
     assert status == 409
     assert error == {"code": 5, "name": "unique constraint violation",
                      "message": "UNIQUE violation detected on '{name=\"orders\"}'", "fields": {"name": "orders"}}
 
-    status, _, error = http("POST", admin + "/services", {"port": 70000, "colour": "red"})
+    status, _headers, error = http("POST", admin + "/services", {"port": 70000, "colour": "red"})
     assert status == 400
     assert (error["code"], error["name"]) == (2, "schema violation")
     assert error["fields"] == {"host": "required field missing", "port": "value should be between 0 and 65535",
                                "colour": "unknown field"}
     assert error["message"] == ("3 schema violations (colour: unknown field; host: required field missing; "
                                 "port: value should be between 0 and 65535)")
-    status, _, error = http("POST", admin + "/services", {"host": "x.example.com", "protocol": "ftp"})
+    status, _headers, error = http("POST", admin + "/services", {"host": "x.example.com", "protocol": "ftp"})
     assert error["message"] == ("schema violation (protocol: expected one of: grpc, grpcs, http, https, tcp, tls, "
                                 "tls_passthrough, udp, ws, wss)")
 
     assert http("GET", admin + "/services/orders")[2]["id"] == service["id"]
     assert http("GET", admin + "/services/" + service["id"])[2]["name"] == "orders"
     assert http("GET", admin + "/services/missing")[0:3:2] == (404, {"message": "Not found"})
-    status, _, patched = http("PATCH", admin + "/services/orders", {"retries": 2})
+    status, _headers, patched = http("PATCH", admin + "/services/orders", {"retries": 2})
     assert (status, patched["retries"], patched["host"]) == (200, 2, "api.example.com")
     assert http("PATCH", admin + "/services/missing", {"retries": 2})[0] == 404
-    status, _, put = http("PUT", admin + "/services/billing", {"host": "billing.example.com"})
+    status, _headers, put = http("PUT", admin + "/services/billing", {"host": "billing.example.com"})
     assert (status, put["name"], put["port"]) == (200, "billing", 80)
-    status, _, replaced = http("PUT", admin + "/services/billing", {"host": "billing2.example.com", "port": 81})
+    status, _headers, replaced = http("PUT", admin + "/services/billing", {"host": "billing2.example.com", "port": 81})
     assert (status, replaced["id"], replaced["port"]) == (200, put["id"], 81)
 
     first = http("GET", admin + "/services?size=1")[2]
@@ -327,32 +334,32 @@ def test_services_and_routes_crud(kong_db, kong_nodes):
         "code": 9, "name": "invalid size", "message": "size must be an integer between 1 and 1000"}
     assert http("GET", admin + "/services?offset=garbage!")[2]["code"] == 7
 
-    status, _, route = http("POST", admin + "/services/orders/routes", {"name": "orders-r", "paths": ["/orders"]})
+    status, _headers, route = http("POST", admin + "/services/orders/routes", {"name": "orders-r", "paths": ["/orders"]})
     assert status == 201
     assert route["service"] == {"id": service["id"]}
     assert (route["protocols"], route["strip_path"], route["preserve_host"], route["regex_priority"],
             route["https_redirect_status_code"], route["path_handling"], route["methods"], route["hosts"]) == \
         (["http", "https"], True, False, 0, 426, "v0", None, None)
-    status, _, error = http("POST", admin + "/routes", {"name": "nothing", "service": {"id": service["id"]}})
+    status, _headers, error = http("POST", admin + "/routes", {"name": "nothing", "service": {"id": service["id"]}})
     assert status == 400
     assert error["fields"] == {"@entity": ["must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when "
                                            "'protocols' is 'https'"]}
     missing_id = "6f0b3b02-0000-4000-8000-000000000000"
-    status, _, error = http("POST", admin + "/routes", {"paths": ["/x"], "service": {"id": missing_id}})
+    status, _headers, error = http("POST", admin + "/routes", {"paths": ["/x"], "service": {"id": missing_id}})
     assert (status, error["code"], error["name"]) == (400, 4, "foreign key violation")
-    status, _, by_name = http("POST", admin + "/routes", {"name": "b-r", "hosts": ["b.example.com"],
-                                                           "service": {"name": "billing"}})
+    status, _headers, by_name = http("POST", admin + "/routes", {"name": "b-r", "hosts": ["b.example.com"],
+                                                                 "service": {"name": "billing"}})
     assert (status, by_name["service"]) == (201, {"id": put["id"]})
 
     nested = http("GET", admin + "/services/orders/routes")[2]
     assert [item["name"] for item in nested["data"]] == ["orders-r"]
     assert http("GET", admin + "/services/billing/routes/orders-r")[0] == 404
     assert http("GET", admin + "/routes/orders-r/service")[2]["name"] == "orders"
-    status, _, patched = http("PATCH", admin + "/routes/orders-r", {"methods": ["GET"], "strip_path": False})
+    status, _headers, patched = http("PATCH", admin + "/routes/orders-r", {"methods": ["GET"], "strip_path": False})
     assert (status, patched["methods"], patched["strip_path"]) == (200, ["GET"], False)
     assert len(http("GET", admin + "/routes")[2]["data"]) == 2
 
-    status, _, error = http("DELETE", admin + "/services/orders")
+    status, _headers, error = http("DELETE", admin + "/services/orders")
     assert (status, error["code"], error["fields"]) == (400, 4, {"@referenced_by": "routes"})
     assert http("DELETE", admin + "/routes/orders-r")[0] == 204
     assert http("DELETE", admin + "/routes/orders-r")[0] == 204  # idempotent
@@ -392,28 +399,28 @@ def test_proxy_forwards_to_service(kong_db, kong_nodes, echo_upstream):
     assert headers["Via"] == "1.1 kong/3.9.1" and headers["X-Upstream"] == "echo"
     assert int(headers["X-Kong-Upstream-Latency"]) >= 0 and int(headers["X-Kong-Proxy-Latency"]) >= 0
 
-    status, _, echoed = http("POST", node.proxy + "/keep/it", {"order": 7})
+    status, _headers, echoed = http("POST", node.proxy + "/keep/it", {"order": 7})
     assert (status, echoed["method"], echoed["path"], json.loads(echoed["body"])) == \
         (201, "POST", "/base/keep/it", {"order": 7})
     assert http("GET", node.proxy + "/keep/it")[0] == 404  # method not allowed by the route
 
-    status, _, echoed = http("GET", node.proxy + "/anything", headers={"Host": "shop.example.com"})
+    status, _headers, echoed = http("GET", node.proxy + "/anything", headers={"Host": "shop.example.com"})
     assert (status, echoed["headers"]["host"], echoed["path"]) == (200, "shop.example.com", "/base/anything")
 
     status, headers, body = http("GET", node.proxy + "/nowhere")
     assert (status, body["message"]) == (404, "no Route matched with those values")
     assert body["request_id"] == headers["X-Kong-Request-Id"]
-    status, _, body = http("GET", node.proxy + "/dead")
+    status, _headers, body = http("GET", node.proxy + "/dead")
     assert (status, body["message"]) == (502, "An invalid response was received from the upstream server")
 
     # moderate concurrent load: 10 threads x 20 requests, all answered by the upstream
     results = []
 
     def worker():
-        for _ in range(20):
+        for _request in range(20):
             results.append(http("GET", node.proxy + "/api/load", timeout=10)[0])
 
-    threads = [threading.Thread(target=worker) for _ in range(10)]
+    threads = [threading.Thread(target=worker) for _thread in range(10)]
     started = time.time()
     for thread in threads:
         thread.start()
@@ -442,7 +449,7 @@ def test_route_reaches_other_node_only_after_polling(kong_db, kong_nodes, echo_u
     wait_until("a poll on node B", lambda: node_b.stderr().count("polling events from") > polls_seen, 5, 0.02)
     written = time.time()
     assert http("POST", node_a.admin + "/routes", {"name": "late", "paths": ["/late"],
-                                                     "service": {"name": "echo"}})[0] == 201
+                                                   "service": {"name": "echo"}})[0] == 201
     assert http("GET", node_a.proxy + "/late")[0] == 200  # the writing node rebuilt at once
     assert http("GET", node_b.admin + "/routes/late")[0] == 200  # the Admin API reads the database
     time.sleep(max(0.0, written + 0.2 - time.time()))
@@ -472,11 +479,11 @@ def test_database_outage(kong_db, kong_nodes, echo_upstream):
     http("POST", node.admin + "/services/echo/routes", {"paths": ["/cached"]})
     kong_db.stop("fast")
     try:
-        status, _, body = http("GET", node.admin + "/")
+        status, _headers, body = http("GET", node.admin + "/")
         assert (status, body) == (500, {"message": "An unexpected error happened"})
-        status, _, body = http("GET", node.admin + "/services")
+        status, _headers, body = http("GET", node.admin + "/services")
         assert (status, body) == (500, {"message": "An unexpected error occurred"})
-        status, _, body = http("GET", node.admin + "/status")
+        status, _headers, body = http("GET", node.admin + "/status")
         assert (status, body["database"]) == (200, {"reachable": False})
         assert http("GET", node.status + "/status")[2]["database"] == {"reachable": False}
         assert http("GET", node.status + "/status/ready")[0:3:2] == (503, {"message": "failed to connect to database"})
@@ -508,11 +515,11 @@ def test_entrypoint_reads_secret_files(kong_db, kong_nodes):
 
     both = kong_env(NODE_B, {"KONG_PG_PASSWORD_FILE": secret, "PATH": STANDIN_DIR + ":/usr/bin:/bin"})
     result = subprocess.run(["bash", ENTRYPOINT, "kong", "version"], env=both, capture_output=True, text=True,
-                            timeout=10)
+                            timeout=10, check=False)
     assert result.returncode == 1
     assert "both KONG_PG_PASSWORD and KONG_PG_PASSWORD_FILE are set" in result.stderr
     passthrough = subprocess.run(["bash", ENTRYPOINT, "echo", "hello"], env=both, capture_output=True, text=True,
-                                 timeout=10)
+                                 timeout=10, check=False)
     assert passthrough.stdout == "hello\n"
 
 

@@ -117,9 +117,9 @@ def test_format_migrations_right_aligns_subsystems():
 def test_service_url_shorthand_and_defaults():
     service, errors = schema.validate_service({"url": "https://api.example.com/v1"})
     assert errors == {}
-    assert (service["protocol"], service["host"], service["port"], service["path"]) == ("https", "api.example.com",
-                                                                                         443, "/v1")
-    service, _ = schema.validate_service({"url": "http://127.0.0.1:3000"})
+    assert (service["protocol"], service["host"], service["port"], service["path"]) == (
+        "https", "api.example.com", 443, "/v1")
+    service, _errors = schema.validate_service({"url": "http://127.0.0.1:3000"})
     assert (service["port"], service["path"]) == (3000, None)
 
 
@@ -134,9 +134,9 @@ def test_schema_violation_message_format():
 def test_route_validation():
     route, errors = schema.validate_route({"paths": ["/a"], "methods": ["get"]})
     assert errors == {"methods": ["invalid value: get"]}
-    _, errors = schema.validate_route({"paths": ["a"]})
+    _route, errors = schema.validate_route({"paths": ["a"]})
     assert errors == {"paths": ["should start with: / (fixed path) or ~/ (regex path)"]}
-    _, errors = schema.validate_route({"protocols": ["http"]})
+    _route, errors = schema.validate_route({"protocols": ["http"]})
     assert errors == {"@entity": ["must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"]}
     route, errors = schema.validate_route({"hosts": ["*.example.com"], "headers": {"x-v": "1"}})
     assert errors == {} and route["headers"] == {"x-v": ["1"]} and route["strip_path"] is True
@@ -167,8 +167,9 @@ def test_router_prefers_specific_routes():
                            _route("c", paths=["/api"], hosts=["shop.example.com"]),
                            _route("d", paths=["~/v\\d+/items$"], regex_priority=5),
                            _route("e", methods=["POST"], paths=["/api"])], services)
+
     def pick(method, host, path, headers=None):
-        found, _ = table.match("http", method, host, path, headers or {})
+        found, _matched = table.match("http", method, host, path, headers or {})
         return found.route["id"] if found else None
     assert pick("GET", "x", "/api/1") == "b"
     assert pick("POST", "x", "/api/1") == "e"

@@ -13,7 +13,7 @@ from . import BUILD_DATE, PROTOCOL, RAFT_PROTOCOL, REVISION, VERSION, logs, wire
 from .catalog import CatalogFSM
 from . import catalog as cat
 from .checks import CheckRunner
-from .definitions import parse_check, parse_service, public_check
+from .definitions import parse_service, public_check
 from .raft import NoLeader, RaftNode, clear_raft_dir, load_peers
 from .serf import Pool
 
@@ -152,7 +152,7 @@ class Agent:
         """raft address -> {node, id} from LAN membership (or what the data dir remembers)."""
         if not address:
             return {}
-        host, _, port = address.rpartition(":")
+        host, _sep, port = address.rpartition(":")
         for m in self.lan.snapshot():
             if m["addr"] == host and m["tags"].get("port") == port and m["tags"].get("role") == "consul":
                 return {"node": m["name"], "id": m["tags"].get("id", "")}
@@ -184,7 +184,7 @@ class Agent:
             ("gRPC TLS", "Verify Incoming: false, Min Version: TLSv1_2"),
             ("Internal RPC TLS", "Verify Incoming: false, Verify Outgoing: false (Verify Hostname: false), Min Version: TLSv1_2"),
         ]
-        width = max(len(k) for k, _ in rows)
+        width = max(len(k) for k, _value in rows)
         for key, value in rows:
             logs.raw("%s: %s" % (key.rjust(width + 4), value))
         logs.raw("")
@@ -995,7 +995,7 @@ class Agent:
                 checks = [(cid, public_check(e["def"])) for cid, e in self.checks.items()
                           if e["def"].get("ServiceID") == sid]
             self._register({"op": "register", "node": self._node_record(), "service": service,
-                            "checks": [c for _, c in checks], "skip_node_update": True}, token)
+                            "checks": [c for _check_id, c in checks], "skip_node_update": True}, token)
             with self.lock:
                 entry = self.services.get(sid)
                 if entry is not None and entry["def"] == service:

@@ -17,9 +17,12 @@ def empty_state():
     return {"index": 1, "nodes": {}, "services": {}, "checks": {}, "acl_tokens": {}}
 
 
+def _without_indexes(record):
+    return {k: v for k, v in record.items() if k not in ("CreateIndex", "ModifyIndex")}
+
+
 def _same(old, new):
-    strip = lambda d: {k: v for k, v in d.items() if k not in ("CreateIndex", "ModifyIndex")}
-    return strip(old) == strip(new)
+    return _without_indexes(old) == _without_indexes(new)
 
 
 def _upsert(table, key, record, index):
@@ -216,7 +219,7 @@ def _node_matches_meta(node, node_meta):
 
 
 def query_nodes(data, node_meta=None):
-    return [render_node(n) for _, n in sorted(data["nodes"].items()) if _node_matches_meta(n, node_meta)]
+    return [render_node(n) for _name, n in sorted(data["nodes"].items()) if _node_matches_meta(n, node_meta)]
 
 
 def query_services(data, node_meta=None):

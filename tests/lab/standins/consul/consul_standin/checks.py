@@ -59,7 +59,7 @@ def run_http_check(definition, timeout):
 
 def run_tcp_check(definition, timeout):
     target = definition["TCP"]
-    host, _, port = target.rpartition(":")
+    host, _sep, port = target.rpartition(":")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass

@@ -101,7 +101,7 @@ def _fail(message):
 
 
 def cmd_members(args):
-    client, opts, _ = _http_flags(args, extra_value=("status", "segment"))
+    client, opts, _rest = _http_flags(args, extra_value=("status", "segment"))
     params = {"segment": "_all"}
     if opts.get("wan"):
         params = {"wan": "1"}
@@ -137,7 +137,7 @@ def cmd_members(args):
 def cmd_operator(args):
     if len(args) < 2 or args[0] != "raft" or args[1] != "list-peers":
         return _fail("Usage: consul operator raft list-peers [options]")
-    client, opts, _ = _http_flags(args[2:])
+    client, opts, _rest = _http_flags(args[2:])
     params = {"stale": ""} if opts.get("stale") else None
     try:
         config = client.request("GET", "/v1/operator/raft/configuration", params)
@@ -159,7 +159,7 @@ def cmd_operator(args):
 
 
 def cmd_leave(args):
-    client, _, _ = _http_flags(args)
+    client, _opts, _rest = _http_flags(args)
     try:
         client.request("PUT", "/v1/agent/leave")
     except APIError as exc:
@@ -186,7 +186,7 @@ def cmd_join(args):
 
 
 def cmd_reload(args):
-    client, _, _ = _http_flags(args)
+    client, _opts, _rest = _http_flags(args)
     try:
         client.request("PUT", "/v1/agent/reload")
     except APIError as exc:
@@ -196,7 +196,7 @@ def cmd_reload(args):
 
 
 def cmd_info(args):
-    client, _, _ = _http_flags(args)
+    client, _opts, _rest = _http_flags(args)
     try:
         info = client.request("GET", "/v1/agent/self")
     except APIError as exc:
@@ -211,7 +211,7 @@ def cmd_info(args):
 def cmd_catalog(args):
     if not args or args[0] != "services":
         return _fail("Usage: consul catalog services [options]")
-    client, opts, _ = _http_flags(args[1:], extra_bool=("tags",))
+    client, opts, _rest = _http_flags(args[1:], extra_bool=("tags",))
     params = {"dc": opts["datacenter"]} if opts.get("datacenter") else None
     try:
         services = client.request("GET", "/v1/catalog/services", params)

@@ -144,7 +144,7 @@ def build_config(args, warn=lambda msg: None):
         if key in flag_lists:
             raw[key] = list(raw.get(key, [])) + flag_lists[key]
     for item in flag_lists.get("node_meta_flags", []):
-        key, _, value = item.partition(":")
+        key, _sep, value = item.partition(":")
         raw.setdefault("node_meta", {})[key] = value
     return RuntimeConfig(raw)
 

@@ -10,7 +10,6 @@ from . import BUILD_DATE, REVISION, VERSION
 from .agent import ANONYMOUS_ACCESSOR, RPCError
 from .catalog import HEALTH_ORDER, worst_status
 from .definitions import InvalidDefinition, parse_check, parse_service, public_check
-from . import wire
 
 
 class HTTPError(Exception):
@@ -271,7 +270,7 @@ class APIHandler(http.server.BaseHTTPRequestHandler):
                 raise HTTPError(400, "Invalid wait time")
         meta = self.q("node-meta")
         if meta:
-            key, _, value = meta.partition(":")
+            key, _sep, value = meta.partition(":")
             args["node_meta"] = {key: value}
         return args
 
@@ -359,7 +358,8 @@ def agent_self(h):
 
 
 def _serf_stats(members, key):
-    count = lambda s: str(sum(1 for m in members if m["effective_status"] == s))
+    def count(status):
+        return str(sum(1 for m in members if m["effective_status"] == status))
     return {"coordinate_resets": "0", "encrypted": str(bool(key)).lower(), "event_queue": "0", "event_time": "1",
             "failed": count("failed"), "health_score": "0", "intent_queue": "0", "left": count("left"),
             "member_time": str(len(members)), "members": str(len(members)), "query_queue": "0", "query_time": "1"}
@@ -558,11 +558,11 @@ def agent_check_update(h, cid):
 def _agent_health(h, entries, not_found):
     if not entries:
         raise HTTPError(404, not_found)
-    worst = worst_status(s for s, _ in entries)
+    worst = worst_status(s for s, _entry in entries)
     code = {"passing": 200, "warning": 429}.get(worst, 503)
     if "format" in h.query and h.q("format") == "text":
         return Reply(raw=worst, status=code, content_type="text/plain")
-    return Reply([e for _, e in entries], status=code)
+    return Reply([e for _status, e in entries], status=code)
 
 
 def _agent_health_entry(agent, sid):

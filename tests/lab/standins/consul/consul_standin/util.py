@@ -104,7 +104,7 @@ def columnize(rows):
 def split_host_port(text, default_port):
     text = str(text).strip()
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, _sep, rest = text[1:].partition("]")
         port = rest.lstrip(":")
         return host, int(port) if port else default_port
     if text.count(":") == 1:

@@ -119,7 +119,7 @@ def parse_conf_file(text):
         line = re.sub(r"(?<!\\)#.*$", "", raw).replace("\\#", "#").strip()
         if not line or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         values[key.strip().lower()] = value.strip()
     return values
 
@@ -267,7 +267,7 @@ def load(environ=None, conf_file_text=None, overrides=None, version=None):
 
 def bundled_plugin_names():
     from .plugins import BUNDLED_PLUGINS
-    return [name for name, _ in BUNDLED_PLUGINS]
+    return [name for name, _priority in BUNDLED_PLUGINS]
 
 
 def masked(conf):

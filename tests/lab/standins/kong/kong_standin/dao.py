@@ -65,7 +65,7 @@ def _entity_from_row(table, row):
     entity = {"id": str(row["id"]),
               "created_at": int(row["created_at"].timestamp()),
               "updated_at": int(row["updated_at"].timestamp())}
-    for field, column, _ in TABLES[table]:
+    for field, column, _cast in TABLES[table]:
         value = row[column]
         if field in ("service", "client_certificate"):
             value = {"id": str(value)} if value is not None else None
@@ -149,9 +149,9 @@ def _unique_fields(table, entity, exc):
 def write(conn, table, node_id, entity, mode):
     """mode: insert | update | upsert.  Returns the stored entity; raises Conflict."""
     columns = TABLES[table]
-    values = [_column_value(field, entity.get(field)) for field, _, _ in columns]
-    casts = ["%%s%s" % cast for _, _, cast in columns]
-    names = [column for _, column, _ in columns]
+    values = [_column_value(field, entity.get(field)) for field, _column, _cast in columns]
+    casts = ["%%s%s" % cast for _field, _column, cast in columns]
+    names = [column for _field, column, _cast in columns]
     try:
         with transaction(conn) as cur:
             if mode == "insert":
