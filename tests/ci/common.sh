@@ -1,5 +1,7 @@
 # Shared by tests/run-all and tests/lab/demo (sourced): where the venvs live and how they are made.
 # shellcheck shell=bash
+# The variables below are used by the scripts that source this file.
+# shellcheck disable=SC2034
 CACHE=${KONGOPS_CACHE:-/var/cache/kongops-ci}
 V219=$CACHE/venv-core219-py311
 V221=$CACHE/venv-core221-py313

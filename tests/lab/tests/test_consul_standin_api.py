@@ -237,6 +237,9 @@ def test_catalog_endpoints_and_headers(lab):
     assert int(resp.headers["X-Consul-Index"]) > 0 and resp.headers["X-Consul-LastContact"].isdigit()
     services = resp.json()
     assert services["consul"] == [] and services["web"] == ["v1"] and services["api"] == ["x"]
+    # Every agent syncs its node on its own anti-entropy cycle; give the last one its turn.
+    wait_for("all four nodes in the catalog",
+             lambda: {n["Node"] for n in s(lab, "c1").get("/v1/catalog/nodes").json()} == {"s1", "s2", "s3", "c1"}, 10)
     nodes = s(lab, "c1").get("/v1/catalog/nodes").json()
     assert {n["Node"] for n in nodes} == {"s1", "s2", "s3", "c1"}
     assert set(nodes[0]) >= {"ID", "Node", "Address", "Datacenter", "TaggedAddresses", "Meta", "CreateIndex", "ModifyIndex"}
