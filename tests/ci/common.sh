@@ -8,7 +8,8 @@ V221=$CACHE/venv-core221-py313
 REQ_219=('ansible==12.*' 'ansible-core>=2.19,<2.20' ansible-lint antsibull-changelog requests docker jmespath pytest psycopg2-binary pysyncobj)
 REQ_221=('ansible-core>=2.21,<2.22' requests docker jmespath pytest)
 VGI=$CACHE/venv-galaxy-importer
-REQ_GI=(galaxy-importer)
+# ansible brings community.docker and community.postgresql, which the importer's ansible-lint must resolve.
+REQ_GI=(galaxy-importer 'ansible==12.*')
 
 pyenv_python() {  # the real interpreter for a minor version (pyenv shims exit 127 under ansible-test)
   local v=$1 p
