@@ -16,6 +16,9 @@ description:
     one-off container of the Kong image, with the same datastore settings a node uses, on the host network.
     Each container carries the labels C(io.kongops.role=migrations) and C(io.kongops.cluster) and is removed
     as soon as its command ends.
+  - The read-only C(kong migrations list) runs with C(docker exec) in a running Kong node of the same O(cluster), made from
+    the same image and pointing at the same datastore, when there is one (much faster than a new container); when that
+    fails, or there is no such node, it runs in a one-off container like the other commands.
   - The datastore state comes from the exit code of C(kong migrations list) (0 up to date, 3 needs bootstrap,
     4 pending migrations to finish, 5 new migrations to run with C(up), 1 error) and from its output.
   - When another node holds the migration lock, Kong prints C(another node is performing database changes)
@@ -224,6 +227,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_node impor
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
     LABEL_CLUSTER,
+    LIST_EXIT_STATES,
     LABEL_ROLE,
     NodeError,
     TemporarySecretDir,
@@ -232,6 +236,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_node impor
     describe_docker_error,
     docker_api_client,
     ensure_image,
+    exec_in_container,
+    find_cli_node,
     mask_text,
     migrations_container_env,
     one_off_name,
@@ -312,9 +318,17 @@ def main():
         with TemporarySecretDir(parent, files, owner=owner) as secret_dir:
             binds = {secret_dir: {'bind': SECRETS_MOUNT, 'mode': 'ro'}} if secret_dir else None
 
+            cli_node = find_cli_node(api, cluster, image_id, env)
+
             def runner(subcommand):
                 command = ['kong', 'migrations', subcommand]
                 try:
+                    if subcommand == 'list' and cli_node is not None:
+                        node_id, entrypoint = cli_node
+                        exit_code, out, err = exec_in_container(api, node_id, entrypoint + command)
+                        if exit_code in LIST_EXIT_STATES:
+                            return exit_code, out, err
+                        # 1 (or anything unexpected): ask a fresh container with these settings instead.
                     return run_one_off(api, params['image'], command, env, labels, binds,
                                        one_off_name('%s-migrations' % cluster, subcommand),
                                        network_mode=params['network_mode'], timeout=params['timeout'])

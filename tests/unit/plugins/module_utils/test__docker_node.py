@@ -707,3 +707,14 @@ def test_secret_files_owner_drift_is_fixed(tmp_path):
     assert (info.st_uid, info.st_gid) == (4242, 4243)
     assert (os.stat(str(directory)).st_uid, os.stat(str(directory)).st_gid) == (4242, 4243)
     assert owned.sync({'pg_password': 'pw'}) is False
+
+
+def test_same_datastore_env_compares_every_plain_pg_setting():
+    from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import same_datastore_env
+    wanted = {'KONG_PG_HOST': '127.0.1.10', 'KONG_PG_PORT': '5432', 'KONG_PG_DATABASE': 'kong',
+              'KONG_PG_PASSWORD_FILE': '/run/secrets/kongops/pg_password', 'KONG_DATABASE': 'postgres'}
+    node = {'KONG_PG_HOST': '127.0.1.10', 'KONG_PG_PORT': '5432', 'KONG_PG_DATABASE': 'kong', 'KONG_PROXY_LISTEN': 'x'}
+    assert same_datastore_env(node, wanted)
+    assert not same_datastore_env(dict(node, KONG_PG_DATABASE='other'), wanted)
+    assert not same_datastore_env({'KONG_PG_HOST': '127.0.1.10'}, wanted)
+    assert not same_datastore_env(node, {'KONG_DATABASE': 'postgres'})  # nothing to compare: never a match
