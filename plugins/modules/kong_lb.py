@@ -297,7 +297,7 @@ def main():
         listen_address=dict(type='str', required=True),
         listen_port=dict(type='int', default=8000),
         service=dict(type='str', default='kong'),
-        min_passing=dict(type='int', default=0),
+        min_passing=dict(type='int', default=0, no_log=False),  # a count of instances, not a password
         wait_timeout=dict(type='float', default=60),
         max_fails=dict(type='int', default=1),
         fail_timeout=dict(type='str', default='10s'),
