@@ -162,6 +162,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiError,
+    HttpApiClient,
     validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
@@ -174,6 +175,15 @@ from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
     probe_problems,
     traffic_by_node,
 )
+
+
+def traffic_client(url, params):
+    """A client for proxy and load balancer URLs: the TLS and timeout options, never the admin token
+    (a proxy would pass it on to the upstream service)."""
+    options = kong_client_options(params)
+    options.pop('token')
+    options.pop('token_header')
+    return HttpApiClient(url, **options)
 
 
 def total_requests(client):
@@ -230,7 +240,7 @@ def run_probe(module, clients, proxies, nodes, writer):
         lb_result = None
         if params['lb_url']:
             before = dict((n['name'], total_requests(clients[n['name']])) for n in nodes)
-            lb = KongAdminClient(params['lb_url'], **kong_client_options(params))
+            lb = traffic_client(params['lb_url'], params)
             count = params['lb_requests'] or 3 * len(nodes)
             statuses, ok = [], 0
             for _dummy in range(count):
@@ -299,7 +309,7 @@ def main():
             if url:
                 validate_base_url(url)
         clients = dict((n['name'], KongAdminClient(n['admin_url'], **kong_client_options(params))) for n in nodes)
-        proxies = dict((n['name'], KongAdminClient(n['proxy_url'], **kong_client_options(params))) for n in nodes)
+        proxies = dict((n['name'], traffic_client(n['proxy_url'], params)) for n in nodes)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 

@@ -286,16 +286,25 @@ def list_host_nodes(api, cluster, host):
     return [dict(Name=c['Names'][0].lstrip('/'), Labels=c.get('Labels') or {}) for c in found]
 
 
-def converge_one(module, params, with_host_label):
-    """Converge one node on its own Docker client (the SDK client is not shared between threads)."""
-    spec = build_node_spec(params)
-    spec.labels[LABEL_HOST] = with_host_label
+def converge_one(module, params, state, host_label=None):
+    """Converge one node (present, or absent for a surplus one) on its own Docker client (not shared between threads)."""
+    spec = build_node_spec(params, removing=(state == 'absent'))
+    if host_label is not None:
+        spec.labels[LABEL_HOST] = host_label
     api = docker_api_client(params)
     try:
-        return converge_node(api, spec, 'present', check_mode=module.check_mode, admin_factory=admin_factory(params),
+        return converge_node(api, spec, state, check_mode=module.check_mode, admin_factory=admin_factory(params),
                              consul_factory=consul_factory, with_diff=module._diff)
     finally:
         api.close()
+
+
+def record(result, diffs, name, run):
+    """Add one node's run to the module result."""
+    result['actions'].extend('%s: %s' % (name, action) for action in run.actions)
+    result['changed'] = result['changed'] or run.changed
+    if run.diff is not None and run.changed:
+        diffs.append(dict(run.diff, before_header=name, after_header=name))
 
 
 def deregister_only(module, params, name):
@@ -353,7 +362,7 @@ def main():
 
     failures = []
     with ThreadPoolExecutor(max_workers=params['parallel']) as pool:
-        futures = [(one['name'], pool.submit(converge_one, module, one, params['host'])) for one in wanted]
+        futures = [(one['name'], pool.submit(converge_one, module, one, 'present', params['host'])) for one in wanted]
         for name, future in futures:
             try:
                 run = future.result()
@@ -366,10 +375,7 @@ def main():
                 failures.append('%s: %s' % (name, exc))
                 continue
             result['nodes'].append(run.as_dict())
-            result['actions'].extend('%s: %s' % (name, action) for action in run.actions)
-            result['changed'] = result['changed'] or run.changed
-            if run.diff is not None and run.changed:
-                diffs.append(dict(run.diff, before_header=name, after_header=name))
+            record(result, diffs, name, run)
 
     if not failures and params['surplus'] != 'keep':
         for name in surplus:
@@ -379,18 +385,7 @@ def main():
                         result['actions'].append('%s: deregister from Consul' % name)
                         result['changed'] = True
                     continue
-                one = node_params(params, {'name': name})
-                api = docker_api_client(params)
-                try:
-                    run = converge_node(api, build_node_spec(one, removing=True), 'absent', check_mode=module.check_mode,
-                                        admin_factory=admin_factory(one), consul_factory=consul_factory,
-                                        with_diff=module._diff)
-                finally:
-                    api.close()
-                result['actions'].extend('%s: %s' % (name, action) for action in run.actions)
-                result['changed'] = result['changed'] or run.changed
-                if run.diff is not None and run.changed:
-                    diffs.append(dict(run.diff, before_header=name, after_header=name))
+                record(result, diffs, name, converge_one(module, node_params(params, {'name': name}), 'absent'))
             except NodeError as exc:
                 failures.append('%s: %s' % (name, exc.message))
             except (ApiError, ValueError) as exc:

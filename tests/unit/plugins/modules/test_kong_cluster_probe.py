@@ -157,3 +157,12 @@ def test_admin_token_never_appears_in_the_output(cluster, run_module):
     run = run_module(kong_cluster_probe.main, args_for(nodes, admin_token='wrong-token-s3cret'))
     assert run.failed and 'admin token rejected' in run['msg']
     assert 'wrong-token-s3cret' not in run.stdout
+
+
+def test_admin_token_goes_to_the_admin_apis_only(cluster, run_module):
+    nodes, lb, shared = cluster([0.0])
+    nodes[0]['admin'].rbac_token = 'admin-secret-token'
+    run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url, admin_token='admin-secret-token'))
+    assert not run.failed, run.result
+    proxied = [r for r in nodes[0]['proxy'].requests] + [r for r in lb.requests]
+    assert proxied and all('admin-secret-token' not in str(r.headers) for r in proxied)

@@ -54,10 +54,6 @@ def names(docker_fake):
     return sorted(c['Name'][1:] for c in docker_fake.containers.values())
 
 
-def registered(consul):
-    return sorted(consul.dc.agent_services) if hasattr(consul.dc, 'agent_services') else None
-
-
 def run(run_module, args, check=False, diff=False):
     args = dict(args)
     if check:
