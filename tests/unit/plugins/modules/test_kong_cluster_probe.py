@@ -164,5 +164,5 @@ def test_admin_token_goes_to_the_admin_apis_only(cluster, run_module):
     nodes[0]['admin'].rbac_token = 'admin-secret-token'
     run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url, admin_token='admin-secret-token'))
     assert not run.failed, run.result
-    proxied = [r for r in nodes[0]['proxy'].requests] + [r for r in lb.requests]
+    proxied = list(nodes[0]['proxy'].requests) + list(lb.requests)
     assert proxied and all('admin-secret-token' not in str(r.headers) for r in proxied)
