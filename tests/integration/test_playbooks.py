@@ -14,7 +14,9 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -24,6 +26,8 @@ INVENTORY = os.path.join(ROOT, 'inventories', 'lab', 'hosts.yml')
 CLUSTER = 'lab'
 CONSUL_AGENTS = ['http://127.0.1.1:8500', 'http://127.0.1.2:8500', 'http://127.0.1.3:8500']
 LB_CONF = '/var/lib/kongops/%s/lb/conf.d/kong-lb.conf' % CLUSTER
+LB_URL = 'http://127.0.1.20:8000'
+PG_CONTAINER = '%s-postgres' % CLUSTER
 PLAYBOOK_TIMEOUT = 600
 TIMINGS = {}
 
@@ -44,9 +48,9 @@ def recap(output):
     return hosts
 
 
-def playbook(name, *args, label=None):
+def playbook(name, *args, label=None, directory='playbooks'):
     started = time.time()
-    result = run(['ansible-playbook', '-i', INVENTORY, os.path.join('playbooks', name)] + list(args))
+    result = run(['ansible-playbook', '-i', INVENTORY, os.path.join(directory, name)] + list(args))
     TIMINGS[label or ' '.join([name] + list(args))] = round(time.time() - started, 1)
     result.recap = recap(result.stdout)
     return result
@@ -101,6 +105,58 @@ def assert_cluster_of(count):
     assert lb_backends() == names
 
 
+def lb_request(timeout=3):
+    """One request through the load balancer: the HTTP status, or the error when no answer came back.
+
+    No route matches the path, so a Kong proxy answers 404; nginx itself answers 502/504 when no upstream did.
+    """
+    try:
+        with urllib.request.urlopen(LB_URL + '/kongops-traffic-check', timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        return 'no answer: %s' % exc
+
+
+def lb_request_failed(outcome):
+    return not isinstance(outcome, int) or outcome >= 500
+
+
+class LbTraffic(object):
+    """Requests through the load balancer in the background while a playbook runs (bounded: at most ``limit``)."""
+
+    def __init__(self, interval=0.05, limit=3000):
+        self.interval = interval
+        self.limit = limit
+        self.outcomes = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self):
+        while not self._stop.is_set() and len(self.outcomes) < self.limit:
+            self.outcomes.append(lb_request())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(10)
+
+    @property
+    def failures(self):
+        return [outcome for outcome in self.outcomes if lb_request_failed(outcome)]
+
+
+def psql(sql):
+    result = run(['docker', 'exec', PG_CONTAINER, 'psql', '-U', 'kong', '-d', 'kong', '-tAc', sql], timeout=30)
+    assert result.returncode == 0, result.stdout
+    return result.stdout.strip()
+
+
 @pytest.fixture(scope='module', autouse=True)
 def clean_cluster():
     result = playbook('teardown.yml', '-e', 'confirm=yes', label='teardown')
@@ -133,7 +189,13 @@ def test_site_builds_the_cluster_with_one_node():
 
 @pytest.mark.parametrize('count', [3, 5, 2, 3])
 def test_scale_converges_to_exactly_n_nodes(count):
-    must_pass(playbook('scale.yml', '-e', 'kong_nodes=%d' % count, label='scale ->%d' % count))
+    # Clients keep calling through the load balancer while the cluster grows and shrinks: scaling down deregisters,
+    # reloads nginx without the surplus nodes and only then removes them, so not one request may fail.
+    with LbTraffic() as traffic:
+        must_pass(playbook('scale.yml', '-e', 'kong_nodes=%d' % count, label='scale ->%d' % count))
+    assert len(traffic.outcomes) >= 20, 'too few requests sent: %d' % len(traffic.outcomes)
+    assert not traffic.failures, '%d of %d requests through the LB failed: %s' % (
+        len(traffic.failures), len(traffic.outcomes), traffic.failures[:5])
     assert_cluster_of(count)
 
 
@@ -155,6 +217,19 @@ def test_check_mode_tells_the_truth_and_the_next_run_heals():
     assert_cluster_of(3)
 
 
+def test_a_node_dying_between_runs_costs_no_request_and_the_next_run_heals():
+    assert_cluster_of(3)
+    run(['docker', 'kill', '%s-kong-2' % CLUSTER], timeout=60)
+    # The LB still lists the dead node (no playbook ran): passive failover must send every request elsewhere.
+    outcomes = [lb_request() for _ in range(60)]
+    failures = [outcome for outcome in outcomes if lb_request_failed(outcome)]
+    assert not failures, '%d of 60 requests failed after a node died: %s' % (len(failures), failures[:5])
+    assert all(outcome == 404 for outcome in outcomes), outcomes
+    healed = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='heal a dead node'))
+    assert healed.recap.get('lab-dc1-h2', {}).get('changed', 0) >= 1, healed.recap
+    assert_cluster_of(3)
+
+
 def test_seed_checks_consul_logs_show_leader_and_synced_kong_services():
     logs = ''
     for host in ('lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'):
@@ -167,3 +242,23 @@ def test_seed_checks_consul_logs_show_leader_and_synced_kong_services():
                   '-a', 'url=%s expected_servers=3' % CONSUL_AGENTS[0]], timeout=120)
     assert result.returncode == 0, result.stdout
     assert re.search(r'\bleader: 127\.0\.1\.[123]:8300', result.stdout), result.stdout
+
+
+def test_datastore_external_mode_ensures_role_database_and_grants():
+    psql('DROP DATABASE IF EXISTS kong_external')
+    psql('DROP ROLE IF EXISTS kong_external')
+    try:
+        first = must_pass(playbook('datastore_external.yml', directory='tests/integration/playbooks',
+                                   label='datastore external'))
+        assert total_changed(first) >= 2, first.recap
+        assert 'external-only-password' not in first.stdout
+        assert psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'kong_external'") == 'kong_external'
+        login = run(['docker', 'exec', '-e', 'PGPASSWORD=external-only-password', PG_CONTAINER, 'psql', '-h', '127.0.1.10',
+                     '-U', 'kong_external', '-d', 'kong_external', '-tAc', 'SELECT current_user'], timeout=30)
+        assert login.returncode == 0 and login.stdout.strip() == 'kong_external', login.stdout
+        second = must_pass(playbook('datastore_external.yml', directory='tests/integration/playbooks',
+                                    label='datastore external rerun'))
+        assert total_changed(second) == 0, second.recap
+    finally:
+        psql('DROP DATABASE IF EXISTS kong_external')
+        psql('DROP ROLE IF EXISTS kong_external')

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import (KONG_IMAGE, POSTGRES_IMAGE, http_get, http_json, require_images,
+from conftest import (KONG_IMAGE, POSTGRES_IMAGE, docker, http_get, http_json, require_images,
                       wait_until)
 
 psycopg2 = pytest.importorskip("psycopg2")
@@ -177,3 +177,22 @@ def test_route_written_on_node_a_reaches_node_b_after_the_polling_delay(kong_dat
     # the other node sees the entity through the shared database at once (only its router waits)
     status, listed = http_json("GET", "http://%s:8001/routes/labtest-route" % NODE_B)
     assert status == 200 and listed["paths"] == ["/labtest"]
+
+
+def test_a_node_killed_with_sigkill_starts_again(kong_database):
+    # SIGKILL leaves a stale pid file in the prefix. The official image's docker-start ('kong prepare', then nginx)
+    # ignores it, so 'docker start' (what kong_node does for a stopped node) brings the node back;
+    # 'kong start', by contrast, refuses while the pid in that file runs.
+    containers = kong_database
+    result = run_migrations(containers, "labtest-kong-mig", "bootstrap")
+    assert result.returncode == 0, result.stdout + result.stderr
+    name = containers.run("labtest-kong-killed", KONG_IMAGE, env=node_env(NODE_A), init=True,
+                          extra=["--restart", "unless-stopped"])
+    containers.wait_http(name, "http://%s:8100/status/ready" % NODE_A, 20)
+    docker("kill", name)
+    docker("start", name)
+    containers.wait_http(name, "http://%s:8100/status/ready" % NODE_A, 20)
+    state = docker("inspect", "--format", "{{.State.Running}} {{.RestartCount}}", name).stdout.split()
+    assert state == ["true", "0"], state
+    status, body = http_json("GET", "http://%s:8001/" % NODE_A)
+    assert status == 200 and body["node_id"], body

@@ -185,10 +185,14 @@ def _check_database(conf, options, out):
         conn.close()
 
 
-def run_foreground(options, announce=None):
-    """docker-start (and 'kong start' with nginx_daemon off): prepare, check, bind, serve until signalled."""
+def run_foreground(options, announce=None, refuse_if_running=True):
+    """docker-start (and 'kong start' with nginx_daemon off): prepare, check, bind, serve until signalled.
+
+    The official image's docker-start is 'kong prepare' then nginx, neither of which looks at the pid file: a
+    container restarted after SIGKILL (stale pid file, same low pid) comes back. 'kong start' does refuse.
+    """
     conf = load_conf(options)
-    if is_running(conf["nginx_pid"]):
+    if refuse_if_running and is_running(conf["nginx_pid"]):
         raise CliError("Kong is already running in %s" % conf["prefix"])
     prepare_prefix(conf)
     try:
@@ -441,7 +445,7 @@ def main(argv, script):
         if command == "health":
             return cmd_health(options)
         if command == "docker-start":
-            return run_foreground(options)
+            return run_foreground(options, refuse_if_running=False)
         if command == "start":
             return cmd_start(options, script)
         if command == "stop":
