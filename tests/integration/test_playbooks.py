@@ -56,6 +56,18 @@ def playbook(name, *args, label=None, directory='playbooks'):
     return result
 
 
+PROBE_TASK = 'kongops.cluster.verify : Probe propagation between nodes and traffic through the load balancer'
+
+
+def task_outcomes(output, title):
+    """The per-host words ('ok', 'changed', 'skipping', 'fatal') printed under the task with this title."""
+    parts = output.split('TASK [%s]' % title, 1)
+    if len(parts) < 2:
+        return []
+    body = re.split(r'^(?:TASK|PLAY) ', parts[1], maxsplit=1, flags=re.M)[0]
+    return re.findall(r'^(ok|changed|skipping|fatal): \[', body, re.M)
+
+
 def must_pass(result):
     assert result.returncode == 0, result.stdout[-6000:]
     assert result.recap, 'no PLAY RECAP in:\n' + result.stdout[-3000:]
@@ -192,7 +204,9 @@ def test_scale_converges_to_exactly_n_nodes(count):
     # Clients keep calling through the load balancer while the cluster grows and shrinks: scaling down deregisters,
     # reloads nginx without the surplus nodes and only then removes them, so not one request may fail.
     with LbTraffic() as traffic:
-        must_pass(playbook('scale.yml', '-e', 'kong_nodes=%d' % count, label='scale ->%d' % count))
+        result = must_pass(playbook('scale.yml', '-e', 'kong_nodes=%d' % count, label='scale ->%d' % count))
+    # The node set changed, so verify wrote through one node and measured propagation and LB traffic.
+    assert task_outcomes(result.stdout, PROBE_TASK) == ['ok'], result.stdout[-4000:]
     assert len(traffic.outcomes) >= 20, 'too few requests sent: %d' % len(traffic.outcomes)
     assert not traffic.failures, '%d of %d requests through the LB failed: %s' % (
         len(traffic.failures), len(traffic.outcomes), traffic.failures[:5])
@@ -204,6 +218,10 @@ def test_second_runs_change_nothing():
     assert total_changed(site) == 0, site.recap
     scale = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='scale rerun'))
     assert total_changed(scale) == 0, scale.recap
+    # Nothing changed: the look found no work, so no migrations, no converge and no probe ran.
+    for title in ('kongops.cluster.kong : Bring the datastore schema, once for the cluster, to bootstrapped',
+                  'kongops.cluster.kong : Converge this host\'s Kong nodes', PROBE_TASK):
+        assert set(task_outcomes(scale.stdout, title)) == {'skipping'}, (title, scale.stdout[-4000:])
 
 
 def test_check_mode_tells_the_truth_and_the_next_run_heals():
