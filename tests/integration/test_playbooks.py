@@ -10,6 +10,7 @@ the seed tutorial's checks. Every ansible-playbook call has a timeout.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -213,9 +214,23 @@ def test_scale_converges_to_exactly_n_nodes(count):
     assert_cluster_of(count)
 
 
+def gossip_keys():
+    keys = {}
+    for host in ('lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'):
+        with open('/var/lib/kongops/%s/consul-%s/config/encrypt.json' % (CLUSTER, host)) as handle:
+            keys[host] = json.load(handle)['encrypt']
+    return keys
+
+
 def test_second_runs_change_nothing():
+    keys = gossip_keys()
+    # One gossip key for the whole cluster: 32 random bytes, base64, as consul keygen makes them.
+    assert len(set(keys.values())) == 1, 'the agents have different gossip keys'
+    assert len(base64.b64decode(keys['lab-dc1-h1'])) == 32
     site = must_pass(playbook('site.yml', '-e', 'kong_nodes=3', label='site rerun'))
     assert total_changed(site) == 0, site.recap
+    assert gossip_keys() == keys, 'a rerun chose a new gossip key'
+    assert keys['lab-dc1-h1'] not in site.stdout
     scale = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='scale rerun'))
     assert total_changed(scale) == 0, scale.recap
     # Nothing changed: the look found no work, so no migrations, no converge and no probe ran.
