@@ -83,6 +83,14 @@ options:
     description: Seconds to wait for O(min_passing) passing instances.
     type: float
     default: 60
+  reload:
+    description:
+      - Reload NGINX (after C(nginx -t)) even when the upstream did not change. NGINX then forgets which backends
+        failed recently, so a Kong node that was just restarted or recreated at the same address gets traffic at
+        once instead of after O(fail_timeout).
+      - Reports a change when it reloads. Without a running container there is nothing to reload (it is started).
+    type: bool
+    default: false
   max_fails:
     description: Failed attempts after which a backend is skipped for O(fail_timeout) (NGINX C(max_fails)).
     type: int
@@ -298,6 +306,7 @@ def main():
         listen_port=dict(type='int', default=8000),
         service=dict(type='str', default='kong'),
         min_passing=dict(type='int', default=0, no_log=False),  # a count of instances, not a password
+        reload=dict(type='bool', default=False),
         wait_timeout=dict(type='float', default=60),
         max_fails=dict(type='int', default=1),
         fail_timeout=dict(type='str', default='10s'),
@@ -357,7 +366,7 @@ def main():
             result['actions'].append('render %s: %d backends' % (CONF_NAME, len(backends)))
         if action:
             result['actions'].append('%s container %s' % (action, params['name']))
-        reload_running = file_changed and action is None
+        reload_running = (file_changed or params['reload']) and action is None
         if reload_running:
             result['actions'] += ['nginx -t', 'nginx -s reload']
         result['changed'] = bool(result['actions'])

@@ -254,12 +254,16 @@ def test_a_node_dying_between_runs_costs_no_request_and_the_next_run_heals():
     assert_cluster_of(3)
     run(['docker', 'kill', '%s-kong-2' % CLUSTER], timeout=60)
     # The LB still lists the dead node (no playbook ran): passive failover must send every request elsewhere.
-    outcomes = [lb_request() for _ in range(60)]
+    outcomes = [lb_request() for _attempt in range(60)]
     failures = [outcome for outcome in outcomes if lb_request_failed(outcome)]
     assert not failures, '%d of 60 requests failed after a node died: %s' % (len(failures), failures[:5])
     assert all(outcome == 404 for outcome in outcomes), outcomes
     healed = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='heal a dead node'))
     assert healed.recap.get('lab-dc1-h2', {}).get('changed', 0) >= 1, healed.recap
+    # Same upstream, but NGINX is reloaded so that it forgets the node's failures; the probe then sees traffic
+    # reach every node, the restarted one included.
+    assert task_outcomes(healed.stdout, 'kongops.cluster.lb : Keep NGINX in front of the passing Kong proxies') == ['changed']
+    assert task_outcomes(healed.stdout, PROBE_TASK) == ['ok']
     assert_cluster_of(3)
 
 

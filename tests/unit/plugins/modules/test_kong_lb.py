@@ -4,7 +4,8 @@
 """kong_lb against a fake Docker Engine API and a fake Consul agent on real sockets.
 
 The reload path (nginx -t, nginx -s reload in the running container) runs against the real lab in
-tests/integration (every scale step changes the upstream of a running NGINX).
+tests/integration (every scale step changes the upstream of a running NGINX; healing a killed node reloads an
+unchanged one).
 """
 
 from __future__ import annotations
@@ -90,6 +91,20 @@ def test_a_changed_setting_recreates_the_container_only_when_its_own_config_chan
     other_cluster = run_module(kong_lb.main, lb_args(cluster='lab2'))
     assert 'recreate container lab-lb' in other_cluster['actions']
     assert docker_fake.by_name('lab-lb')['Id'] != first_id
+
+
+def test_reload_checks_and_reloads_an_unchanged_upstream_and_says_so(lb_args, docker_fake, run_module):
+    run_module(kong_lb.main, lb_args(min_passing=2))
+    plain = run_module(kong_lb.main, dict(lb_args(min_passing=2), _ansible_check_mode=True))
+    assert plain['changed'] is False and plain['actions'] == []
+    forced = run_module(kong_lb.main, dict(lb_args(min_passing=2, reload=True), _ansible_check_mode=True))
+    assert forced['changed'] is True and forced['actions'] == ['nginx -t', 'nginx -s reload']
+
+
+def test_reload_of_a_missing_container_creates_it_instead(lb_args, docker_fake, run_module):
+    result = run_module(kong_lb.main, lb_args(min_passing=2, reload=True))
+    assert not result.failed, result.result
+    assert result['actions'] == ['render kong-lb.conf: 2 backends', 'create container lab-lb']
 
 
 @pytest.mark.parametrize('overrides, message', [
