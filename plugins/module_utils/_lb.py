@@ -24,6 +24,25 @@ def passing_backends(instances):
     return sorted(backends, key=lambda backend: backend['id'])
 
 
+def upstream_backends(backends, min_passing, draining=()):
+    """(the backends to render, what still keeps them from being rendered: sentences, empty when ready).
+
+    draining: service IDs being removed from the cluster. They are never rendered, and while Consul still lists one
+    as passing (its catalog lags the agent's deregistration) the upstream is not ready: removing the container then
+    could leave another reader of Consul sending traffic to it.
+    """
+    leaving = set(draining or ())
+    usable = [backend for backend in backends if backend['id'] not in leaving]
+    waiting = []
+    if len(usable) < min_passing:
+        waiting.append('%d passing (%s)' % (len(usable), ', '.join(b['id'] for b in usable) or 'none'))
+    still_listed = sorted(backend['id'] for backend in backends if backend['id'] in leaving)
+    if still_listed:
+        waiting.append('Consul still lists %s as passing, although %s being removed'
+                       % (', '.join(still_listed), 'it is' if len(still_listed) == 1 else 'they are'))
+    return usable, waiting
+
+
 def check_settings(settings):
     """Problems with the NGINX settings, one sentence each."""
     problems = []

@@ -83,6 +83,14 @@ options:
     description: Seconds to wait for O(min_passing) passing instances.
     type: float
     default: 60
+  draining:
+    description:
+      - Consul service IDs of Kong nodes being removed (deregistered by the kong role, their containers not yet gone).
+        They are never rendered, and the module waits (up to O(wait_timeout)) until Consul no longer lists them as
+        passing, since its catalog may lag the agent's deregistration.
+    type: list
+    elements: str
+    default: []
   reload:
     description:
       - Reload NGINX (after C(nginx -t)) even when the upstream did not change. NGINX then forgets which backends
@@ -231,6 +239,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._lb import (
     check_settings,
     passing_backends,
     render_conf,
+    upstream_backends,
 )
 
 CONF_MOUNT = '/etc/nginx/conf.d'
@@ -238,24 +247,27 @@ SETTINGS = ('listen_address', 'listen_port', 'max_fails', 'fail_timeout', 'proxy
             'proxy_next_upstream', 'proxy_next_upstream_tries')
 
 
-def wait_for_backends(client, service, min_passing, timeout, look_once):
-    """Passing backends once at least min_passing pass; raises NodeError with what was seen at the timeout."""
+def wait_for_backends(client, service, min_passing, timeout, look_once, draining=()):
+    """The backends to render, once at least min_passing pass and none of draining is listed any more.
+
+    Raises NodeError with what was still missing at the timeout.
+    """
     deadline = time.time() + timeout
-    attempts, last_error, backends = 0, None, []
+    attempts, last_error, waiting = 0, None, []
     while True:
         attempts += 1
         try:
-            backends = passing_backends(summarize_health_entries(client.health_service(service).data))
+            passing = passing_backends(summarize_health_entries(client.health_service(service).data))
+            usable, waiting = upstream_backends(passing, min_passing, draining)
             last_error = None
         except ApiError as exc:
             last_error = str(exc)
-        if last_error is None and (len(backends) >= min_passing or look_once):
-            return backends
+        if last_error is None and (not waiting or look_once):
+            return usable
         if time.time() >= deadline:
-            seen = last_error or '%d passing (%s)' % (len(backends), ', '.join(b['id'] for b in backends) or 'none')
-            raise NodeError('fewer than %d instances of %s pass after %.0f s (%d looks); last seen: %s'
-                            % (min_passing, service, timeout, attempts, seen))
-        time.sleep(0.5)
+            raise NodeError('the upstream of %d or more instances of %s is not ready after %.0f s (%d looks); last seen: %s'
+                            % (min_passing, service, timeout, attempts, last_error or '; '.join(waiting)))
+        time.sleep(0.25)
 
 
 def read_text(path):
@@ -307,6 +319,7 @@ def main():
         service=dict(type='str', default='kong'),
         min_passing=dict(type='int', default=0, no_log=False),  # a count of instances, not a password
         reload=dict(type='bool', default=False),
+        draining=dict(type='list', elements='str', default=[]),
         wait_timeout=dict(type='float', default=60),
         max_fails=dict(type='int', default=1),
         fail_timeout=dict(type='str', default='10s'),
@@ -343,7 +356,7 @@ def main():
         consul = ConsulClient(params['consul']['url'], **consul_client_options(params['consul']))
         # Check mode starts no Kong node, so the ones a real run would add cannot pass yet: look once.
         backends = wait_for_backends(consul, params['service'], params['min_passing'], params['wait_timeout'],
-                                     look_once=module.check_mode)
+                                     look_once=module.check_mode, draining=params['draining'])
         result['backends'] = backends
         text = render_conf(params['cluster'], backends, settings)
         old_text = read_text(conf_path)

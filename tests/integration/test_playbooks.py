@@ -214,6 +214,19 @@ def test_scale_converges_to_exactly_n_nodes(count):
     assert_cluster_of(count)
 
 
+def test_a_large_scale_down_costs_no_request():
+    # Many deregistrations at once make Consul's catalog lag the agents: the LB must wait them out before the
+    # containers go (kong_lb draining), or clients hit removed nodes.
+    must_pass(playbook('scale.yml', '-e', 'kong_nodes=24', label='scale ->24'))
+    assert_cluster_of(24)
+    with LbTraffic(interval=0.02) as traffic:
+        result = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='scale 24->3'))
+    assert not traffic.failures, '%d of %d requests through the LB failed: %s' % (
+        len(traffic.failures), len(traffic.outcomes), traffic.failures[:5])
+    assert task_outcomes(result.stdout, PROBE_TASK) == ['ok'], result.stdout[-4000:]
+    assert_cluster_of(3)
+
+
 def gossip_keys():
     keys = {}
     for host in ('lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'):

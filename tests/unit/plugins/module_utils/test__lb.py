@@ -8,6 +8,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._lb import (
     PLACEHOLDER,
     check_settings,
     passing_backends,
+    upstream_backends,
     render_conf,
 )
 
@@ -44,3 +45,16 @@ def test_check_settings_names_each_bad_value():
         'max_fails must be 0 or more, got -1',
         'listen_port must be a TCP port, got 70000']
     assert check_settings(SETTINGS) == []
+
+
+def test_upstream_backends_waits_for_enough_passing_and_for_draining_ones_to_leave_consul():
+    backends = passing_backends([{'id': 'k-%d' % i, 'address': '127.0.1.10%d' % i, 'port': 8000, 'status': 'passing'}
+                                 for i in (1, 2, 3)])
+    assert upstream_backends(backends, 3) == (backends, [])
+    usable, waiting = upstream_backends(backends, 2, draining=['k-3', 'k-4'])
+    assert [b['id'] for b in usable] == ['k-1', 'k-2']
+    assert waiting == ['Consul still lists k-3 as passing, although it is being removed']
+    usable, waiting = upstream_backends(backends, 3, draining=['k-2', 'k-3'])
+    assert [b['id'] for b in usable] == ['k-1']
+    assert waiting == ['1 passing (k-1)', 'Consul still lists k-2, k-3 as passing, although they are being removed']
+    assert upstream_backends(backends[:2], 2, draining=['k-3']) == (backends[:2], [])

@@ -10,6 +10,9 @@ unchanged one).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.kongops.cluster.plugins.modules import kong_lb
@@ -80,7 +83,7 @@ def test_check_mode_does_not_predict_an_upstream_with_too_few_passing(lb_args, d
 def test_waiting_for_too_many_passing_fails_with_what_was_seen(lb_args, docker_fake, run_module):
     result = run_module(kong_lb.main, lb_args(min_passing=3, wait_timeout=1))
     assert result.failed
-    assert result['msg'].startswith('fewer than 3 instances of kong pass after 1 s')
+    assert result['msg'].startswith('the upstream of 3 or more instances of kong is not ready after 1 s')
     assert 'last seen: 2 passing (lab-kong-1, lab-kong-2)' in result['msg']
     assert docker_fake.by_name('lab-lb') is None
 
@@ -91,6 +94,28 @@ def test_a_changed_setting_recreates_the_container_only_when_its_own_config_chan
     other_cluster = run_module(kong_lb.main, lb_args(cluster='lab2'))
     assert 'recreate container lab-lb' in other_cluster['actions']
     assert docker_fake.by_name('lab-lb')['Id'] != first_id
+
+
+def test_draining_nodes_are_never_rendered_and_waited_out_of_consul(lb_args, docker_fake, consul, run_module, tmp_path):
+    # lab-kong-2 was deregistered on its agent but the catalog still lists it: wait until it is gone.
+    def catalog_catches_up():
+        time.sleep(0.6)
+        with consul.lock:
+            consul.dc.services['kong'] = [i for i in consul.dc.services['kong'] if i['id'] != 'lab-kong-2']
+    threading.Thread(target=catalog_catches_up, daemon=True).start()
+    started = time.time()
+    result = run_module(kong_lb.main, lb_args(min_passing=1, draining=['lab-kong-2'], wait_timeout=10))
+    assert not result.failed, result.result
+    assert time.time() - started >= 0.5
+    assert [b['id'] for b in result['backends']] == ['lab-kong-1']
+    assert 'lab-kong-2' not in (tmp_path / 'conf.d' / 'kong-lb.conf').read_text()
+
+
+def test_a_draining_node_consul_keeps_listing_fails_the_run_with_its_name(lb_args, docker_fake, run_module):
+    result = run_module(kong_lb.main, lb_args(min_passing=1, draining=['lab-kong-2'], wait_timeout=1))
+    assert result.failed
+    assert 'Consul still lists lab-kong-2 as passing, although it is being removed' in result['msg']
+    assert docker_fake.by_name('lab-lb') is None
 
 
 def test_reload_checks_and_reloads_an_unchanged_upstream_and_says_so(lb_args, docker_fake, run_module):
