@@ -4,8 +4,10 @@
 """The playbooks against the lab, checked the way an operator would check them.
 
 Runs in order (pytest -x): bad input first (nothing exists yet or nothing changes), then
-site.yml, the scale sequence 1 -> 3 -> 5 -> 2 -> 3, idempotency, check mode, healing and
-the seed tutorial's checks. Every ansible-playbook call has a timeout.
+site.yml, the scale sequence 1 -> 3 -> 5 -> 2 -> 3 and a 24 -> 3 swing (with clients calling
+through the load balancer all along), idempotency, check mode, healing, a node dying between
+runs, the seed tutorial's checks and the datastore role's external mode. Every ansible-playbook
+call has a timeout, and every traffic generator is bounded.
 """
 
 from __future__ import annotations
@@ -306,6 +308,7 @@ def test_datastore_external_mode_ensures_role_database_and_grants():
         login = run(['docker', 'exec', '-e', 'PGPASSWORD=external-only-password', PG_CONTAINER, 'psql', '-h', '127.0.1.10',
                      '-U', 'kong_external', '-d', 'kong_external', '-tAc', 'SELECT current_user'], timeout=30)
         assert login.returncode == 0 and login.stdout.strip() == 'kong_external', login.stdout
+        assert psql("SELECT has_database_privilege('kong_external', 'kong_external', 'CREATE, CONNECT, TEMPORARY')") == 't'
         second = must_pass(playbook('datastore_external.yml', directory='tests/integration/playbooks',
                                     label='datastore external rerun'))
         assert total_changed(second) == 0, second.recap
