@@ -283,7 +283,7 @@ kong_cluster:
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     HAS_REQUESTS,
@@ -303,8 +303,10 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
     summarize_node,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
+    CONSUL_ARGSPEC,
     ConsulACLError,
     ConsulClient,
+    consul_client_options,
     summarize_health_entries,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._cluster import (
@@ -371,10 +373,10 @@ def merge_targets(first, second):
 def discover(consul, options):
     """Targets from the Consul service instances, or DiscoveryError with a clear reason."""
     try:
-        client = ConsulClient(consul['url'], token=consul['token'], datacenter=consul['datacenter'],
-                              validate_certs=consul['validate_certs'], ca_path=consul['ca_path'],
-                              client_cert=consul['client_cert'], client_key=consul['client_key'],
-                              timeout=options['timeout'], retries=options['retries'])
+        # The module-level timeout and retries apply to Consul too (consul has no options of its own for them).
+        client_options = consul_client_options(consul)
+        client_options.update(timeout=options['timeout'], retries=options['retries'])
+        client = ConsulClient(consul['url'], datacenter=consul['datacenter'], **client_options)
     except ValueError as exc:
         raise DiscoveryError('consul.url: %s' % exc)
     try:
@@ -519,14 +521,10 @@ def main():
         admin_urls=dict(type='list', elements='str', default=[]),
         consul=dict(type='dict', options=dict(
             url=dict(type='str', default='http://127.0.0.1:8500'),
-            token=dict(type='str', no_log=True, fallback=(env_fallback, ['CONSUL_HTTP_TOKEN'])),
             datacenter=dict(type='str'),
             service=dict(type='str', default='kong'),
             only_passing=dict(type='bool', default=True),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            client_cert=dict(type='path'),
-            client_key=dict(type='path'),
+            **dict((name, CONSUL_ARGSPEC[name]) for name in ('token', 'validate_certs', 'ca_path', 'client_cert', 'client_key'))
         )),
         expected_nodes=dict(type='int'),
         concurrency=dict(type='int', default=8),
