@@ -21,19 +21,28 @@ except ImportError:  # ansible-core before 2.19
 from ansible_collections.kongops.cluster.tests.unit.plugins.fakes import FakeConsul, FakeKong
 
 
-@pytest.fixture
-def kong_factory():
-    """kong_factory(**FakeKong kwargs) -> a started FakeKong; all are stopped at teardown."""
+@contextlib.contextmanager
+def started_fakes(fake_class):
+    """Yields make(**kwargs) -> a started fake_class server; every one made is stopped on exit."""
     started = []
 
     def make(**kwargs):
-        fake = FakeKong(**kwargs).start()
+        fake = fake_class(**kwargs).start()
         started.append(fake)
         return fake
 
-    yield make
-    for fake in started:
-        fake.stop()
+    try:
+        yield make
+    finally:
+        for fake in started:
+            fake.stop()
+
+
+@pytest.fixture
+def kong_factory():
+    """kong_factory(**FakeKong kwargs) -> a started FakeKong; all are stopped at teardown."""
+    with started_fakes(FakeKong) as make:
+        yield make
 
 
 @pytest.fixture
@@ -43,16 +52,9 @@ def fake_kong(kong_factory):
 
 @pytest.fixture
 def consul_factory():
-    started = []
-
-    def make(**kwargs):
-        fake = FakeConsul(**kwargs).start()
-        started.append(fake)
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
+    """consul_factory(**FakeConsul kwargs) -> a started FakeConsul; all are stopped at teardown."""
+    with started_fakes(FakeConsul) as make:
+        yield make
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ command that fixes it (``tests/lab/lab up``).
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,6 +106,29 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
         if attempt % 25 == 0:
             print("attempt %d: still waiting for %s (last: %r)" % (attempt, what, last), flush=True)
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def echo_server(address: str, prefix: str):
+    """A loopback HTTP server answering every GET with ``<prefix><path>``; yields its port, stops on exit."""
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 -- http.server naming
+            body = ("%s%s" % (prefix, self.path)).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer((address, 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def http_get(url: str, timeout: float = 2.0, headers=None):

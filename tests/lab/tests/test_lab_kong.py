@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import calendar
-import http.server
 import threading
 import time
 
 import pytest
 
-from conftest import (KONG_IMAGE, POSTGRES_IMAGE, docker, http_get, http_json, require_images,
+from conftest import (KONG_IMAGE, POSTGRES_IMAGE, docker, echo_server, http_get, http_json, require_images,
                       wait_until)
 
 psycopg2 = pytest.importorskip("psycopg2")
@@ -111,25 +110,10 @@ def test_concurrent_bootstraps_run_the_migrations_exactly_once(kong_database):
         assert len(executed) == len(set(executed)), "%s migrations recorded twice: %s" % (subsystem, executed)
 
 
-class Upstream(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 -- http.server naming
-        body = ("lab-upstream %s" % self.path).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args):
-        pass
-
-
 @pytest.fixture
 def upstream():
-    server = http.server.ThreadingHTTPServer((UPSTREAM_ADDRESS, 0), Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with echo_server(UPSTREAM_ADDRESS, "lab-upstream ") as port:
+        yield port
 
 
 def start_node(containers, name, address):

@@ -5,39 +5,21 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 
 import pytest
 
-from conftest import NGINX_IMAGE, docker, http_get, require_images, wait_http, wait_until
+from conftest import NGINX_IMAGE, docker, echo_server, http_get, require_images, wait_http, wait_until
 
 LB_ADDRESS = "127.0.7.20"
 LB_PORT = 8000
 UPSTREAM_ADDRESS = "127.0.7.21"
 
 
-class NamedBackend(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 -- http.server naming
-        body = ("backend:%s" % self.path).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args):
-        pass
-
-
 @pytest.fixture
 def backend():
-    server = http.server.ThreadingHTTPServer((UPSTREAM_ADDRESS, 0), NamedBackend)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with echo_server(UPSTREAM_ADDRESS, "backend:") as port:
+        yield port
 
 
 def site_config(upstream_port, marker):

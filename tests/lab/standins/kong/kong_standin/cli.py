@@ -105,19 +105,7 @@ def pid_from_file(pid_file):
 def is_running(pid_file):
     """kill -0 on the pid in pid_file (a zombie counts as not running)."""
     pid = pid_from_file(pid_file)
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    return bool(pid) and _pid_alive(pid)
 
 
 def prepare_prefix(conf):
