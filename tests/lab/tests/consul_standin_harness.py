@@ -94,8 +94,10 @@ class StandinAgent:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         if self.config is not None:
             (self.config_dir / "test.json").write_text(json.dumps(self.config))
-        cmd = [str(CONSUL), "agent", "-node=" + self.name, "-bind=" + self.addr, "-client=" + self.addr,
-               "-data-dir=" + str(self.data_dir), "-config-dir=" + str(self.config_dir)] + self.args
+        # a -dev agent runs without a data dir, as `consul agent -dev` is started
+        data_dir = [] if "-dev" in self.args else ["-data-dir=" + str(self.data_dir)]
+        cmd = [str(CONSUL), "agent", "-node=" + self.name, "-bind=" + self.addr, "-client=" + self.addr] + data_dir + \
+            ["-config-dir=" + str(self.config_dir)] + self.args
         env = dict(os.environ)
         env.pop("CONSUL_HTTP_ADDR", None)
         env.update(self.env or {})

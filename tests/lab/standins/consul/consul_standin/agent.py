@@ -13,7 +13,8 @@ from . import BUILD_DATE, PROTOCOL, RAFT_PROTOCOL, REVISION, VERSION, logs, wire
 from .catalog import CatalogFSM
 from . import catalog as cat
 from .checks import CheckRunner
-from .definitions import parse_service, public_check
+from .definitions import InvalidDefinition, check_type, parse_check, parse_service, public_check
+from .persist import Store
 from .raft import NoLeader, RaftNode, clear_raft_dir, load_peers
 from .serf import Pool
 
@@ -51,6 +52,7 @@ class Agent:
         os.makedirs(self.data_dir, exist_ok=True)
         self.node_id = self._node_id()
         self.gossip_key = self._keyring()
+        self.store = Store(cfg.data_dir, self.log)
         # local state: services and checks registered with this agent
         self.services = {}  # sid -> {"def", "token", "in_sync"}
         self.checks = {}  # cid -> {"def", "token", "in_sync", "critical_since", "runner"}
@@ -195,10 +197,14 @@ class Agent:
         from .http_api import start_http_servers, start_internal_server
         self.banner()
         cfg = self.cfg
-        # listeners first, as Consul does: a port conflict stops the agent
+        # serf listeners first, as Consul does: a port conflict stops the agent
         self.internal_servers.append(start_internal_server(self, cfg.bind_addr, cfg.serf_lan_port, self.lan))
         if self.server:
             self.internal_servers.append(start_internal_server(self, cfg.bind_addr, cfg.serf_wan_port, self.wan))
+        # Consul loads the config's services, then the data dir's, before it opens the HTTP API
+        self._load_config_services()
+        self._restore_services()
+        self._restore_checks()
         self.http_servers = start_http_servers(self, cfg.client_addrs, cfg.http_port)
         if self.server:
             persisted = load_peers(self.data_dir)
@@ -219,13 +225,6 @@ class Agent:
         self.lan.start()
         if self.wan is not None:
             self.wan.start()
-        for definition in cfg.services:
-            try:
-                service, checks = parse_service(definition, self.dc)
-                self.add_service(service, checks, token=definition.get("token") or definition.get("Token") or "",
-                                 replace_checks=False, source="config")
-            except Exception as exc:
-                self.log.error("failed to load service definition from config", error=str(exc))
         self.log.info("Consul agent running!")
         self._start_thread(self._retry_join_loop, "retry-join-lan", "LAN")
         if self.server and cfg.retry_join_wan:
@@ -233,6 +232,54 @@ class Agent:
         self._start_thread(self._rejoin_snapshot, "serf-snapshot")
         self._start_thread(self._sync_loop, "anti-entropy")
         self._start_thread(self._reap_loop, "reaper")
+
+    def _load_config_services(self):
+        for definition in self.cfg.services:
+            try:
+                service, checks = parse_service(definition, self.dc)
+                self.add_service(service, checks, token=definition.get("token") or definition.get("Token") or "",
+                                 replace_checks=False, source="config")
+            except Exception as exc:
+                self.log.error("failed to load service definition from config", error=str(exc))
+
+    def _restore_services(self):
+        """loadServices: agent-API services from the data dir, without their checks (those have their own files)."""
+        for path, record in self.store.services():
+            try:
+                service, token = record["Service"], record.get("Token") or ""
+                sid = service["ID"]
+            except (KeyError, TypeError) as exc:
+                self.log.error("Failed decoding service file", file=path, error=repr(exc))
+                continue
+            if sid in self.services:
+                # a service of the same ID from the config wins, and the file goes
+                self.log.debug("service exists, not restoring from file", service=sid, file=path)
+                self.store.purge_service(sid)
+                continue
+            self.log.debug("restored service definition from file", service=sid, file=path)
+            self.add_service(service, [], token=token, source="remote")
+
+    def _restore_checks(self):
+        """loadChecks: every persisted check comes back critical; a TTL check may then take its saved state."""
+        for path, record in self.store.checks():
+            try:
+                body = dict(record["ChkType"], ServiceID=record["Check"].get("ServiceID") or "")
+                check, token = parse_check(body), record.get("Token") or ""
+            except (KeyError, TypeError, AttributeError, InvalidDefinition) as exc:
+                self.log.error("Failed decoding check file", file=path, error=repr(exc))
+                continue
+            cid = check["CheckID"]
+            if cid in self.checks:
+                self.log.debug("check exists, not restoring from file", check=cid, file=path)
+                self.store.purge_check(cid)
+                continue
+            try:
+                self.add_check(check, token=token)
+            except ValueError as exc:
+                self.log.warn("Failed to restore check", check=cid, error=str(exc))
+                self.store.purge_check(cid)
+                continue
+            self.log.debug("restored health check from file", check=cid, file=path)
 
     def _start_thread(self, target, name, *args):
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)
@@ -780,7 +827,8 @@ class Agent:
         return token
 
     # ---------------------------------------------------------------- local services and checks
-    def add_service(self, service, checks, token="", replace_checks=False, source="api"):
+    def add_service(self, service, checks, token="", replace_checks=False, source="api", persist=False):
+        """persist: an agent-API registration, which Consul writes to the data dir (config services are not)."""
         with self.lock:
             old = self.services.get(service["ID"])
             self.services[service["ID"]] = {"def": service, "token": token,
@@ -800,6 +848,10 @@ class Agent:
                         entry["def"]["ServiceName"] = service["Service"]
                         entry["def"]["ServiceTags"] = list(service["Tags"])
                         entry["in_sync"] = False
+            if persist:
+                for check in checks:
+                    self._persist_check_locked(check["CheckID"])
+                self.store.save_service(service, token)
         self.log.debug("added service", service=service["ID"], source=source)
         self.sync_trigger.set()
 
@@ -811,6 +863,11 @@ class Agent:
         if same_definition and not check.get("_status_given"):
             # re-registering an unchanged check keeps its current status (no flapping on idempotent runs)
             check = dict(check, Status=old["def"]["Status"], Output=old["def"]["Output"])
+        elif check["Type"] == "ttl":
+            # Consul's addCheck restores a TTL check's last status set through the API (checks/state)
+            state = self.store.check_state(cid)
+            if state is not None:
+                check = dict(check, Status=state[0], Output=state[1])
         if old is not None and old.get("runner"):
             old["runner"].stop()
         entry = {"def": check, "token": token, "in_sync": bool(same_definition and old["in_sync"]),
@@ -823,6 +880,10 @@ class Agent:
             entry["runner"] = CheckRunner(check, self.update_check)
             entry["runner"].start()
 
+    def _persist_check_locked(self, cid):
+        entry = self.checks[cid]
+        self.store.save_check(dict(public_check(entry["def"]), Node=self.name), check_type(entry["def"]), entry["token"])
+
     def _remove_check_locked(self, cid):
         entry = self.checks.pop(cid, None)
         if entry is None:
@@ -830,6 +891,7 @@ class Agent:
         if entry.get("runner"):
             entry["runner"].stop()
         self.deleted_checks[cid] = entry["token"]
+        self.store.purge_check(cid)
         return True
 
     def remove_service(self, sid):
@@ -838,6 +900,7 @@ class Agent:
             if entry is None:
                 return False
             self.deleted_services[sid] = entry["token"]
+            self.store.purge_service(sid)
             for cid in [c for c, e in self.checks.items() if e["def"].get("ServiceID") == sid]:
                 self._remove_check_locked(cid)
                 # removed with the service on the servers
@@ -845,7 +908,7 @@ class Agent:
         self.sync_trigger.set()
         return True
 
-    def add_check(self, check, token=""):
+    def add_check(self, check, token="", persist=False):
         with self.lock:
             sid = check.get("ServiceID")
             if sid:
@@ -854,6 +917,8 @@ class Agent:
                 svc = self.services[sid]["def"]
                 check["ServiceName"], check["ServiceTags"] = svc["Service"], list(svc["Tags"])
             self._add_check_locked(check, token)
+            if persist:
+                self._persist_check_locked(check["CheckID"])
         self.sync_trigger.set()
 
     def remove_check(self, cid):
@@ -894,6 +959,7 @@ class Agent:
             if entry is None or entry["def"]["Type"] != "ttl":
                 return False
             entry["runner"].ttl_touched()
+            self.store.save_check_state(cid, status, output, entry["def"]["_ttl"])
         return self.update_check(cid, status, output)
 
     def _reap_loop(self):

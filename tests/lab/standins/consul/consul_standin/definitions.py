@@ -137,3 +137,17 @@ def parse_check(body, default_id=None, default_name=None, service=None):
 
 def public_check(check):
     return {k: v for k, v in check.items() if not k.startswith("_")}
+
+
+def check_type(check):
+    """The CheckType Consul persists beside the HealthCheck: what parse_check needs to build the check again.
+    It has no Status: Consul restores every persisted check as critical (loadChecks)."""
+    definition = check["Definition"]
+    out = {"CheckID": check["CheckID"], "Name": check["Name"], "Notes": check["Notes"],
+           "DeregisterCriticalServiceAfter": definition["DeregisterCriticalServiceAfter"]}
+    if check["Type"] == "ttl":
+        out["TTL"] = format_duration(check["_ttl"])
+    else:
+        for key in ("HTTP", "Header", "Method", "Body", "TLSSkipVerify", "TLSServerName", "TCP", "Interval", "Timeout"):
+            out[key] = definition[key]
+    return out

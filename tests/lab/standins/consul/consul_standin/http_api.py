@@ -472,7 +472,7 @@ def agent_service_register(h):
         raise HTTPError(400, str(exc))
     h.acl("deny", "service:write", service["Service"])
     token = h.token()
-    h.agent.add_service(service, checks, token=token, replace_checks=h.flag("replace-existing-checks"))
+    h.agent.add_service(service, checks, token=token, replace_checks=h.flag("replace-existing-checks"), persist=True)
     return Reply(None, content_type="")
 
 
@@ -523,7 +523,7 @@ def agent_check_register(h):
         raise HTTPError(400, str(exc))
     h.acl("deny", "node:write", h.agent.name)
     try:
-        h.agent.add_check(check, token=h.token())
+        h.agent.add_check(check, token=h.token(), persist=True)
     except ValueError as exc:
         raise HTTPError(400, str(exc))
     return Reply(None, content_type="")
