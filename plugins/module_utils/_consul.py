@@ -251,11 +251,16 @@ def worst_status(checks):
 
 
 def summarize_health_entries(entries):
-    """GET /v1/health/service/:name entries -> [{id, node, address, port, status, meta, tags}] (status: worst check)."""
+    """GET /v1/health/service/:name entries -> [{id, node, address, port, status, meta, tags, failing_check}].
+
+    status is the worst check's; failing_check names the first check that does not pass and what it printed, so a
+    critical instance can be explained in one sentence.
+    """
     instances = []
     for entry in entries or []:
         node = entry.get('Node') or {}
         service = entry.get('Service') or {}
+        failing = [c for c in entry.get('Checks') or [] if c.get('Status') != 'passing']
         instances.append({
             'id': service.get('ID'),
             'node': node.get('Node'),
@@ -264,8 +269,16 @@ def summarize_health_entries(entries):
             'status': worst_status(entry.get('Checks')),
             'meta': dict(service.get('Meta') or {}),
             'tags': list(service.get('Tags') or []),
+            'failing_check': failing_check_text(failing[0]) if failing else None,
         })
     return instances
+
+
+def failing_check_text(check):
+    """'serfHealth: Agent not live or unreachable' (the check's name or id, then the last line of its output)."""
+    output = [line for line in str(check.get('Output') or '').splitlines() if line.strip()]
+    name = check.get('Name') or check.get('CheckID') or 'check'
+    return '%s: %s' % (name, output[-1].strip()[:200]) if output else '%s is %s' % (name, check.get('Status'))
 
 
 def leader_node_from_raft(configuration):

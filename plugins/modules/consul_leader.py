@@ -104,6 +104,13 @@ options:
       - How many looks in a row must see every condition hold with the same leader before the module succeeds.
     type: int
     default: 3
+  fail_on_problems:
+    description:
+      - Fail when a condition does not hold at the end. With V(false) the module returns RV(ready=false) and the
+        reasons in RV(problems) instead, so that a caller can put them beside other findings; errors that waiting
+        cannot fix (a rejected ACL token, an answer that is not Consul's) still fail.
+    type: bool
+    default: true
   require_consistent:
     description:
       - Also require one consistent read (C(GET /v1/catalog/nodes?consistent)) to succeed with
@@ -147,7 +154,12 @@ EXAMPLES = r"""
       - name: kong
         min_passing: 2
     wait: false
+    fail_on_problems: false
   register: consul_state
+
+- name: Say what is missing, if anything
+  ansible.builtin.debug:
+    msg: "{{ consul_state.problems if not consul_state.ready else 'Consul is ready' }}"
 
 - name: Show the leader of dc2
   ansible.builtin.debug:
@@ -193,8 +205,9 @@ datacenter:
 datacenters:
   description:
     - Result per checked datacenter, keyed by name. Each has RV(leader), RV(leader_node), RV(peers), RV(servers),
-      RV(services), C(known_leader) (from the consistent read, null when not done) and C(missing) (conditions not met
-      at the last look).
+      RV(services), C(known_leader) (from the consistent read, null when not done), C(missing) (conditions not met
+      at the last look), C(answering) (the URLs that answered the leader question) and C(silent) (URL -> error for
+      those that did not).
   returned: always
   type: dict
   sample:
@@ -218,9 +231,23 @@ services:
       min_passing: 2
       ok: true
       instances:
-        - {id: kong-1, node: host1, address: 127.0.1.101, port: 8000, status: passing}
-        - {id: kong-2, node: host2, address: 127.0.1.102, port: 8000, status: passing}
-        - {id: kong-3, node: host3, address: 127.0.1.103, port: 8000, status: critical}
+        - {id: kong-1, node: host1, address: 127.0.1.101, port: 8000, status: passing,
+           admin_url: 'http://127.0.1.101:8001', failing_check: null}
+        - {id: kong-2, node: host2, address: 127.0.1.102, port: 8000, status: passing,
+           admin_url: 'http://127.0.1.102:8001', failing_check: null}
+        - {id: kong-3, node: host3, address: 127.0.1.103, port: 8000, status: critical,
+           admin_url: 'http://127.0.1.103:8001', failing_check: 'serfHealth: Agent not live or unreachable'}
+ready:
+  description: Whether every condition held at the end (always true when the module succeeds with O(fail_on_problems=true)).
+  returned: always
+  type: bool
+  sample: false
+problems:
+  description: What did not hold at the last look, one sentence each (prefixed with the datacenter when several are checked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["http://127.0.1.2:8500 did not answer: connection refused", "2 servers known, 3 expected"]
 attempts:
   description: How many times the module looked.
   returned: always
@@ -302,7 +329,7 @@ def services_for(services, dc_name):
 
 def empty_dc_view(name):
     return {'leader': '', 'leader_node': None, 'peers': [], 'servers': {'count': 0, 'names': []}, 'known_leader': None,
-            'services': {}, 'missing': [], 'name': name}
+            'services': {}, 'missing': [], 'answering': [], 'silent': {}, 'name': name}
 
 
 class ConsulObserver(object):
@@ -356,7 +383,9 @@ class ConsulObserver(object):
             leader, error = self._try(client.leader, dc=dc)
             if error:
                 missing.append('%s did not answer: %s' % (client.display_base_url, error))
+                view['silent'][client.display_base_url] = error
                 continue
+            view['answering'].append(client.display_base_url)
             leaders.append((client.display_base_url, leader))
             if primary is None:
                 primary = client
@@ -400,7 +429,8 @@ class ConsulObserver(object):
             else:
                 instances = summarize_health_entries(result.data)
                 for instance in instances:
-                    instance.pop('meta', None)
+                    # Only the admin URL of the metadata is kept: the verify role reaches nodes through it.
+                    instance['admin_url'] = instance.pop('meta', {}).get('admin_url')
                     instance.pop('tags', None)
             verdict = consul_service_verdict(wanted['name'], instances, wanted['min_passing'])
             problems = verdict.pop('problems')
@@ -445,13 +475,13 @@ def describe_last_seen(views, expected_servers):
     return '; '.join(parts)
 
 
-def missing_text(views):
+def missing_items(views):
     multiple = len(views) > 1
     items = []
     for view in views:
         for item in view['missing']:
             items.append('%s: %s' % (view['name'], item) if multiple else item)
-    return '; '.join(items)
+    return items
 
 
 def build_result(views, attempts, started):
@@ -465,6 +495,8 @@ def build_result(views, attempts, started):
         datacenter=first['name'],
         datacenters=dict((v['name'], dict((k, val) for k, val in v.items() if k != 'name')) for v in views),
         services=first['services'],
+        ready=bool(views) and not any(v['missing'] for v in views),
+        problems=missing_items(views),
         attempts=attempts,
         elapsed=round(time.time() - started, 3),
     )
@@ -519,6 +551,7 @@ def main():
         interval=dict(type='float', default=1),
         stable_checks=dict(type='int', default=3),
         require_consistent=dict(type='bool', default=True),
+        fail_on_problems=dict(type='bool', default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_by={'client_key': 'client_cert'})
@@ -577,8 +610,9 @@ def main():
     result = build_result(views, attempts, started)
     if satisfied:
         why = 'the leader was seen %d time%s in a row, %d wanted (stable_checks)' % (stable, '' if stable == 1 else 's', needed)
+        result.update(ready=False, problems=[why])
     else:
-        why = missing_text(views)
+        why = '; '.join(result['problems'])
     if params['wait']:
         msg = 'Consul is not ready after %.1f s and %d attempts: %s.' % (result['elapsed'], attempts, why)
     else:
@@ -587,6 +621,8 @@ def main():
     if observer.last_error:
         msg += ' Last error: %s.' % observer.last_error
     report_warnings(module, observer)
+    if not params['fail_on_problems']:
+        module.exit_json(msg=msg, **result)
     module.fail_json(msg=msg, **result)
 
 

@@ -142,7 +142,9 @@ def test_health_service_passing_filter_and_summary(fake_consul):
     instances = summarize_health_entries(every.data)
     assert [(i['id'], i['status']) for i in instances] == [('kong-1', 'passing'), ('kong-2', 'warning'), ('kong-3', 'critical')]
     assert instances[0] == {'id': 'kong-1', 'node': 'node-1', 'address': '127.0.1.101', 'port': 8000, 'status': 'passing',
-                            'meta': {'admin_url': 'http://127.0.1.101:8001'}, 'tags': []}
+                            'meta': {'admin_url': 'http://127.0.1.101:8001'}, 'tags': [], 'failing_check': None}
+    # A critical instance says which check fails and what it printed.
+    assert instances[2]['failing_check'] == 'Service check: HTTP GET: critical'
     assert client.catalog_services().data == {'kong': []}
     assert len(client.catalog_service('kong').data) == 3
     assert {c['Status'] for c in client.health_checks('kong').data} == {'passing', 'warning', 'critical'}

@@ -38,9 +38,12 @@ def test_leader_found_with_everything_returned(run_module, fake_consul):
     kong = run['services']['kong']
     assert (kong['passing'], kong['warning'], kong['critical'], kong['ok']) == (1, 0, 1, True)
     assert kong['instances'][0] == {'id': 'kong-1', 'node': 'host1', 'address': '127.0.1.101', 'port': 8000,
-                                    'status': 'passing'}
+                                    'status': 'passing', 'admin_url': None, 'failing_check': None}
+    assert kong['instances'][1]['failing_check'] == 'Service check: HTTP GET: critical'
     assert run['datacenters']['dc1']['known_leader'] is True
     assert run['datacenters']['dc1']['missing'] == []
+    assert run['ready'] is True and run['problems'] == []
+    assert run['datacenters']['dc1']['answering'] == [fake_consul.url] and run['datacenters']['dc1']['silent'] == {}
     assert 'history' not in run.result
     consistent = [r for r in fake_consul.requests if r.path == '/v1/catalog/nodes']
     assert consistent and all('consistent' in r.query for r in consistent)
@@ -265,3 +268,15 @@ def test_pure_helpers():
     services = [{'name': 'a', 'datacenter': None}, {'name': 'b', 'datacenter': 'dc2'}]
     assert [s['name'] for s in consul_leader.services_for(services, 'dc1')] == ['a']
     assert [s['name'] for s in consul_leader.services_for(services, 'dc2')] == ['a', 'b']
+
+
+def test_fail_on_problems_false_returns_what_is_missing(run_module, fake_consul):
+    fake_consul.dc.lose_leader()
+    run = run_module(consul_leader.main, dict(args_for(fake_consul), wait=False, fail_on_problems=False,
+                                              url=[fake_consul.url, 'http://127.0.0.1:1']))
+    assert run.exit_code == 0, run.result
+    assert run['ready'] is False
+    assert 'no leader elected' in run['problems']
+    view = run['datacenters']['dc1']
+    assert view['answering'] == [fake_consul.url] and list(view['silent']) == ['http://127.0.0.1:1']
+    assert 'Consul is not ready' in run['msg']
