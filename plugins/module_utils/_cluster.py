@@ -133,7 +133,6 @@ def kong_cluster_verdict(nodes, expected_nodes=None, data_planes=None, data_plan
     """
     problems = []
     joined = True
-    consistent = True
     nodes = list(nodes or [])
 
     if not nodes:
@@ -143,21 +142,37 @@ def kong_cluster_verdict(nodes, expected_nodes=None, data_planes=None, data_plan
         problems.append('expected %s, found %d' % (_plural(expected_nodes, 'Kong node'), len(nodes)))
         joined = False
 
-    answering = []
     for node in nodes:
-        label = node_label(node)
-        if not node.get('reachable'):
-            problems.append('%s is unreachable: %s' % (label, node.get('error') or 'no answer'))
+        problem = node_health_problem(node)
+        if problem:
+            problems.append(problem)
             joined = False
-        elif node.get('db_reachable') is False:
-            problems.append('%s cannot reach its datastore' % label)
-            joined = False
-        elif node.get('error'):
-            problems.append('%s: %s' % (label, node['error']))
-            joined = False
-        if node.get('reachable') and node.get('version'):
-            answering.append(node)
+    cross = cross_node_verdict(nodes, data_planes, data_plane_max_age)
+    problems.extend(cross['problems'])
+    return {'joined': joined and cross['joined'], 'consistent': cross['consistent'], 'problems': problems}
 
+
+def node_health_problem(node):
+    """The sentence for a node that does not answer, cannot reach its datastore or reported an error; else None."""
+    label = node_label(node)
+    if not node.get('reachable'):
+        return '%s is unreachable: %s' % (label, node.get('error') or 'no answer')
+    if node.get('db_reachable') is False:
+        return '%s cannot reach its datastore' % label
+    if node.get('error'):
+        return '%s: %s' % (label, node['error'])
+    return None
+
+
+def cross_node_verdict(nodes, data_planes=None, data_plane_max_age=DEFAULT_DATA_PLANE_MAX_AGE):
+    """What the answering nodes say about each other: one datastore, unique ids, compatible versions, same settings.
+
+    Returns {joined, consistent, problems}; nodes that did not answer are left out (node_health_problem names them).
+    """
+    problems = []
+    joined = True
+    consistent = True
+    answering = [n for n in nodes or [] if n.get('reachable') and n.get('version')]
     # Nodes that share a database (traditional mode and control planes).
     db_nodes = [n for n in answering if n.get('role') in DATASTORE_ROLES and n.get('database') not in (None, 'off')]
     dbless = [n for n in answering if n.get('role') == 'traditional' and n.get('database') == 'off']

@@ -29,11 +29,27 @@ requirements:
 options:
   admin_urls:
     description:
-      - Admin API base URLs of the nodes, for example V(http://127.0.1.101:8001).
-      - At least one of O(admin_urls) and O(consul) is required.
+      - Admin API base URLs of the nodes, for example V(http://127.0.1.101:8001). Each node is named by its address.
+      - At least one of O(admin_urls), O(nodes) and O(consul) is required.
     type: list
     elements: str
     default: []
+  nodes:
+    description:
+      - Nodes by name, for example the containers a plan expects, each with its Admin API URL. The name is used in
+        RV(kong_cluster.nodes[].name) and in the problem sentences.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Node name, for example the container name C(lab-kong-2).
+        type: str
+        required: true
+      admin_url:
+        description: Admin API base URL of the node.
+        type: str
+        required: true
   consul:
     description:
       - Discover nodes from the instances of a Consul service. The Admin API URL of an instance is its service
@@ -192,7 +208,7 @@ kong_cluster:
           fresh: true
           control_plane: kong-cp (127.0.1.101:8001)
     nodes:
-      description: One entry per node, in the order of O(admin_urls), then the Consul instances by service id.
+      description: One entry per node, in the order of O(nodes), then O(admin_urls), then the Consul instances by service id.
       type: list
       elements: dict
       contains:
@@ -332,6 +348,11 @@ def url_host(url):
 
 def targets_from_urls(urls):
     return [{'url': validate_base_url(url, 'admin_urls entry'), 'name': None, 'consul_status': None} for url in urls]
+
+
+def targets_from_nodes(nodes):
+    return [{'url': validate_base_url(node['admin_url'], 'admin_url of node %s' % node['name']), 'name': node['name'],
+             'consul_status': None} for node in nodes]
 
 
 def targets_from_instances(instances):
@@ -519,6 +540,10 @@ def main():
     argument_spec = dict(KONG_ADMIN_ARGSPEC)
     argument_spec.update(
         admin_urls=dict(type='list', elements='str', default=[]),
+        nodes=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            admin_url=dict(type='str', required=True),
+        )),
         consul=dict(type='dict', options=dict(
             url=dict(type='str', default='http://127.0.0.1:8500'),
             datacenter=dict(type='str'),
@@ -535,12 +560,14 @@ def main():
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     errors = validate(params)
-    if not params['admin_urls'] and not params['consul']:
-        errors.append('give admin_urls, consul, or both: there is no node to ask')
-    try:
-        from_urls = targets_from_urls(params['admin_urls'])
-    except ValueError as exc:
-        errors.append(str(exc))
+    if not params['admin_urls'] and not params['nodes'] and not params['consul']:
+        errors.append('give admin_urls, nodes or consul: there is no node to ask')
+    from_urls = []
+    for build, option in ((targets_from_nodes, 'nodes'), (targets_from_urls, 'admin_urls')):
+        try:
+            from_urls.extend(build(params[option]))
+        except ValueError as exc:
+            errors.append(str(exc))
     if errors:
         module.fail_json(msg='; '.join(errors))
 

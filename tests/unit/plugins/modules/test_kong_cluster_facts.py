@@ -236,7 +236,7 @@ def test_nodes_are_queried_concurrently(run_module, kong_factory):
     (dict(admin_urls=['http://127.0.0.1:8001'], concurrency=0), 'concurrency must be 1 or more'),
     (dict(admin_urls=['http://127.0.0.1:8001'], data_plane_max_age=0), 'data_plane_max_age must be greater than 0'),
     (dict(admin_urls=['http://127.0.0.1:8001'], expected_nodes=-1), 'expected_nodes must be 0 or more'),
-    (dict(), 'give admin_urls, consul, or both'),
+    (dict(), 'give admin_urls, nodes or consul'),
     (dict(consul={'url': 'consul:8500'}), 'consul.url: Consul URL'),
     (dict(admin_urls=['http://127.0.0.1:8001'], state='present'), 'Unsupported parameters'),
     (dict(admin_urls=['http://127.0.0.1:8001'], concurrency='many'), 'concurrency'),
