@@ -29,16 +29,30 @@ def expected_propagation(configurations):
     return worst
 
 
-def traffic_by_node(before, after):
-    """Requests each node served between two /status snapshots, minus our own /status read."""
+def traffic_by_node(before, after, upstream_node=None, upstream_hits=0):
+    """Requests each node's proxy served between two /status snapshots, minus our own /status read.
+
+    The probe route forwards to upstream_node's Admin API, and Kong's total_requests counts every request the node's
+    NGINX served: that node also counts one Admin API request per request that reached the upstream (upstream_hits),
+    which are taken off so that the figures add up to the requests sent.
+    """
     served = {}
     for name, start in before.items():
         end = after.get(name)
         if start is None or end is None:
             served[name] = None
         else:
-            served[name] = max(0, end - start - STATUS_READS_BETWEEN_SNAPSHOTS)
+            extra = upstream_hits if name == upstream_node else 0
+            served[name] = max(0, end - start - STATUS_READS_BETWEEN_SNAPSHOTS - extra)
     return served
+
+
+def over_budget(propagation, expected_delay, slack):
+    """Names of the nodes that saw the change later than expected_delay + slack, slowest first."""
+    if expected_delay is None:
+        return []
+    late = [(seconds, name) for name, seconds in propagation.items() if seconds is not None and seconds > expected_delay + slack]
+    return [name for _seconds, name in sorted(late, reverse=True)]
 
 
 def probe_problems(nodes, propagation, timeout, lb_result, traffic, expected_delay, slack=2.0):

@@ -145,15 +145,28 @@ lb:
   returned: always
   type: dict
   sample: {"url": "http://127.0.1.20:8000/kongops-probe-1a2b3c4d", "sent": 9, "ok": 9, "statuses": ["200"]}
+budget:
+  description: RV(expected_propagation) + O(slack), the longest a node may take to see the change; null when unknown.
+  returned: always
+  type: float
+  sample: 4.0
+over_budget:
+  description: Nodes that saw the change later than RV(expected_propagation) + O(slack), slowest first.
+  returned: always
+  type: list
+  elements: str
+  sample: [lab-kong-3]
 traffic:
-  description: Requests each node served while the load balancer requests ran (from C(/status) C(total_requests)).
+  description:
+    - Requests each node's proxy served while the load balancer requests ran (from C(/status) C(total_requests)).
+    - The write node's Admin API requests made by the probe route's upstream are taken off, so the figures add up to
+      the requests that reached a proxy.
   returned: always
   type: dict
   sample: {"lab-kong-1": 3, "lab-kong-2": 3, "lab-kong-3": 3}
 """
 
 import time
-import traceback
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -172,6 +185,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
     expected_propagation,
+    over_budget,
     probe_problems,
     traffic_by_node,
 )
@@ -228,7 +242,7 @@ def run_probe(module, clients, proxies, nodes, writer):
     expected = expected_propagation(
         [(clients[n['name']].node_info() or {}).get('configuration') for n in nodes])
     write_client = clients[writer['name']]
-    result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={})
+    result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={}, over_budget=[], budget=None)
     service = write_client.create('services', {'name': name, 'url': upstream, 'tags': ['kongops-probe']})
     try:
         write_client.create('routes', {'name': name, 'paths': [path], 'service': {'id': service['id']}, 'tags': ['kongops-probe']})
@@ -252,8 +266,12 @@ def run_probe(module, clients, proxies, nodes, writer):
                     statuses.append('no answer (%s)' % exc)
             after = dict((n['name'], total_requests(clients[n['name']])) for n in nodes)
             lb_result = dict(url=lb.url_for(path), sent=count, ok=ok, statuses=sorted(set(statuses)))
-            result['traffic'] = traffic_by_node(before, after)
+            # Without upstream_url the route forwards to the write node's Admin API: each 2xx answer went through it.
+            upstream_node = None if params['upstream_url'] else writer['name']
+            result['traffic'] = traffic_by_node(before, after, upstream_node, ok)
         result['lb'] = lb_result
+        result['over_budget'] = over_budget(propagation, expected, params['slack'])
+        result['budget'] = None if expected is None else round(expected + params['slack'], 2)
         result['problems'] = probe_problems(nodes, propagation, params['propagation_timeout'], lb_result,
                                             result['traffic'], expected, params['slack'])
     finally:
@@ -315,12 +333,18 @@ def main():
 
     if module.check_mode:
         module.exit_json(changed=False, skipped=True, passed=True, problems=[], write_node=writer['name'], propagation={},
-                         max_propagation=None, expected_propagation=None, lb=None, traffic={},
+                         max_propagation=None, expected_propagation=None, lb=None, traffic={}, over_budget=[], budget=None,
                          msg='check mode: the probe writes entities, so it was skipped')
     try:
         result = run_probe(module, clients, proxies, nodes, writer)
     except ApiError as exc:
-        module.fail_json(msg='probe failed: %s' % exc, exception=traceback.format_exc())
+        # The cluster refused or dropped the probe's own requests: a finding about the cluster, not a bug.
+        problem = 'the probe could not write through %s (%s): %s' % (writer['name'], writer['admin_url'], exc)
+        if params['fail_on_problems']:
+            module.fail_json(msg=problem)
+        module.exit_json(changed=False, skipped=False, passed=False, problems=[problem], write_node=writer['name'],
+                         propagation={}, max_propagation=None, expected_propagation=None, lb=None, traffic={},
+                         over_budget=[], budget=None)
     result.update(changed=False, skipped=False, passed=not result['problems'])
     if result['problems'] and params['fail_on_problems']:
         module.fail_json(msg='; '.join(result['problems']), **result)

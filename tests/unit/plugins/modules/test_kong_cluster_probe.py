@@ -51,8 +51,26 @@ class FakeProxy(FakeServer):
         for route in self.admin.entities.get('routes', []):
             born = self.first_seen.setdefault(route['name'], now)
             if request.path in route.get('paths', []) and now - born >= self.delay:
-                return 200, {}, {'served_by': self.admin.url}
+                return self.forward(route)
         return 404, {}, {'message': 'no Route matched with those values'}
+
+    def forward(self, route):
+        """Like Kong, call the route's service upstream (which counts as a request on the node serving it)."""
+        services = dict((s['id'], s) for s in self.admin.entities.get('services', []))
+        upstream = services[route['service']['id']]['url']
+        try:
+            with urllib.request.urlopen(upstream, timeout=2) as answer:
+                answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {}, {'message': 'upstream said %d' % exc.code}
+        return 200, {}, {'served_by': self.admin.url}
+
+
+class OkUpstream(FakeServer):
+    """An upstream that answers 200 to anything and belongs to no node."""
+
+    def handle(self, request):
+        return 200, {}, {'ok': True}
 
 
 class FakeLB(FakeServer):
@@ -101,7 +119,7 @@ def args_for(nodes, **extra):
 
 def test_probe_measures_propagation_and_traffic_then_cleans_up(cluster, run_module):
     nodes, lb, shared = cluster([0.0, 0.6, 1.0])
-    run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url, upstream_url='http://127.0.0.1:9/unused'))
+    run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url))
     assert not run.failed, run.result
     assert run['passed'] and run['problems'] == [] and run['changed'] is False
     assert run['propagation']['k-1'] < 0.5
@@ -110,6 +128,8 @@ def test_probe_measures_propagation_and_traffic_then_cleans_up(cluster, run_modu
     assert run['expected_propagation'] == 1.0
     assert run['lb']['sent'] == 9 and run['lb']['ok'] == 9
     assert all(count >= 2 for count in run['traffic'].values()), run['traffic']
+    # The route's upstream is k-1's Admin API: its requests are not counted as k-1's proxy traffic.
+    assert sum(run['traffic'].values()) == 9, run['traffic']
     assert shared.get('routes') == [] and shared.get('services') == []  # nothing left behind
 
 
@@ -162,7 +182,12 @@ def test_admin_token_never_appears_in_the_output(cluster, run_module):
 def test_admin_token_goes_to_the_admin_apis_only(cluster, run_module):
     nodes, lb, shared = cluster([0.0])
     nodes[0]['admin'].rbac_token = 'admin-secret-token'
-    run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url, admin_token='admin-secret-token'))
+    upstream = OkUpstream().start()
+    try:
+        run = run_module(kong_cluster_probe.main, args_for(nodes, lb_url=lb.url, admin_token='admin-secret-token',
+                                                           upstream_url=upstream.url))
+    finally:
+        upstream.stop()
     assert not run.failed, run.result
     proxied = list(nodes[0]['proxy'].requests) + list(lb.requests)
     assert proxied and all('admin-secret-token' not in str(r.headers) for r in proxied)
