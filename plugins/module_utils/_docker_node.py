@@ -647,9 +647,10 @@ def consul_definition_differences(definition, current):
 
 
 def plan_container_actions(state, current, desired_hash, desired_image_id=None):
-    """The container actions to reach state from current ({'running', 'hash', 'image_id'} or None).
+    """The container actions to reach state from current ({'running', 'paused', 'hash', 'image_id'} or None).
 
-    Actions: create, recreate (remove then create), start, stop, restart, remove. Pure.
+    Actions: create, recreate (remove then create), start, stop, restart, unpause, remove. Pure.
+    A paused container counts as running for Docker but answers nothing: it is unpaused and restarted.
     """
     if state == 'absent':
         return ['remove'] if current else []
@@ -667,10 +668,12 @@ def plan_container_actions(state, current, desired_hash, desired_image_id=None):
             return ['stop']
         return base
     if state == 'restarted':
-        return base + ['start'] if base else ['restart']
+        return base + ['start'] if base else (['unpause', 'restart'] if current.get('paused') else ['restart'])
     # present / started
     if base:
         return base + ['start']
+    if current.get('paused'):
+        return ['unpause', 'restart']
     return [] if current.get('running') else ['start']
 
 
@@ -735,6 +738,7 @@ def container_summary(inspect):
         'image_id': inspect.get('Image'),
         'status': state.get('Status') or ('running' if state.get('Running') else 'exited'),
         'running': bool(state.get('Running')),
+        'paused': bool(state.get('Paused')),
         'exit_code': state.get('ExitCode'),
         'hash': labels.get(LABEL_HASH),
         'labels': labels,
@@ -1183,6 +1187,8 @@ def converge_node(api, spec, state, check_mode=False, admin_factory=None, consul
         elif action == 'restart':
             _docker(lambda: api.restart(container_id, timeout=spec.stop_timeout), 'restarting container %s'
                     % spec.name)
+        elif action == 'unpause':
+            _docker(lambda: api.unpause(container_id), 'unpausing container %s' % spec.name)
 
     if check_mode:
         status = 'running'

@@ -271,6 +271,7 @@ def test_container_config_view_and_summary():
 
 RUNNING = {'running': True, 'hash': 'h1', 'image_id': 'sha256:1'}
 STOPPED = {'running': False, 'hash': 'h1', 'image_id': 'sha256:1'}
+PAUSED = {'running': True, 'paused': True, 'hash': 'h1', 'image_id': 'sha256:1'}
 
 
 @pytest.mark.parametrize('state, current, desired, image_id, actions', [
@@ -289,6 +290,10 @@ STOPPED = {'running': False, 'hash': 'h1', 'image_id': 'sha256:1'}
     ('restarted', RUNNING, 'h2', 'sha256:1', ['recreate', 'start']),
     ('absent', RUNNING, 'h1', None, ['remove']),
     ('absent', None, 'h1', None, []),
+    # A paused (hung) node is running for Docker but answers nothing: unpause, then restart it.
+    ('present', PAUSED, 'h1', 'sha256:1', ['unpause', 'restart']),
+    ('restarted', PAUSED, 'h1', 'sha256:1', ['unpause', 'restart']),
+    ('present', PAUSED, 'h2', 'sha256:1', ['recreate', 'start']),
 ])
 def test_plan_container_actions(state, current, desired, image_id, actions):
     assert dn.plan_container_actions(state, current, desired, image_id) == actions
