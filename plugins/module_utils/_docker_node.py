@@ -72,16 +72,6 @@ FILE_SETTINGS = {
     'cluster_cert': False,
 }
 
-# module option -> kong.conf setting, for plain settings passed as KONG_<SETTING>.
-PLAIN_SETTINGS = (
-    'database',
-    'pg_host', 'pg_port', 'pg_user', 'pg_database',
-    'pg_ro_host', 'pg_ro_port', 'pg_ro_user', 'pg_ro_database',
-    'db_update_frequency', 'db_update_propagation', 'db_cache_ttl',
-    'role', 'cluster_control_plane', 'cluster_listen',
-    'proxy_listen', 'admin_listen', 'status_listen',
-)
-
 # Environment names that look like secrets are masked in diffs and messages.
 _SECRET_ENV = re.compile(r'(PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|CERT_KEY|PRIVATE)', re.I)
 
