@@ -5,7 +5,7 @@
 # This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
 # without notice. Do not use it from other collections.
 
-"""Pure cluster decisions (no I/O): node placement, cluster verdicts with human problem sentences, config hashes."""
+"""Pure cluster decisions (no I/O): cluster verdicts with human problem sentences, config hashes."""
 
 from __future__ import annotations
 
@@ -22,23 +22,6 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
 
 DATASTORE_ROLES = ('traditional', 'control_plane')
 DEFAULT_DATA_PLANE_MAX_AGE = 90  # data planes ping every 30 s; three missed pings mean it is gone
-
-
-# -- placement ------------------------------------------------------------------------------------------------------
-
-def place_nodes(n, hosts):
-    """Node i (1-based) goes to hosts[(i-1) % len(hosts)]: {host: [indexes]}. Growing n never moves a node."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError('the number of nodes must be a whole number >= 0, got %r' % (n,))
-    hosts = list(hosts or [])
-    if len(set(hosts)) != len(hosts):
-        raise ValueError('hosts must not repeat, got %s' % ', '.join(str(h) for h in hosts))
-    if n and not hosts:
-        raise ValueError('cannot place %d nodes on an empty host list' % n)
-    placement = dict((host, []) for host in hosts)
-    for index in range(1, n + 1):
-        placement[hosts[(index - 1) % len(hosts)]].append(index)
-    return placement
 
 
 # -- hashing --------------------------------------------------------------------------------------------------------

@@ -4,48 +4,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ansible_collections.kongops.cluster.plugins.module_utils._cluster import (
     config_hash,
     consul_service_verdict,
     kong_cluster_verdict,
     node_label,
-    place_nodes,
     summarize_data_planes,
 )
-
-
-# -- placement ------------------------------------------------------------------------------------------------------
-
-def test_place_nodes_round_robin():
-    assert place_nodes(5, ['h1', 'h2']) == {'h1': [1, 3, 5], 'h2': [2, 4]}
-    assert place_nodes(1, ['h1', 'h2', 'h3']) == {'h1': [1], 'h2': [], 'h3': []}
-    assert place_nodes(0, ['h1']) == {'h1': []}
-    assert place_nodes(0, []) == {}
-
-
-@pytest.mark.parametrize('before, after', [(1, 7), (3, 4), (4, 9)])
-def test_place_nodes_is_stable_under_growth(before, after):
-    hosts = ['a', 'b', 'c']
-    small = place_nodes(before, hosts)
-    large = place_nodes(after, hosts)
-    for host in hosts:
-        assert large[host][:len(small[host])] == small[host]
-
-
-@pytest.mark.parametrize('n, hosts, fragment', [
-    (-1, ['h'], 'whole number'),
-    (2.5, ['h'], 'whole number'),
-    (True, ['h'], 'whole number'),
-    ('3', ['h'], 'whole number'),
-    (2, [], 'empty host list'),
-    (2, ['h', 'h'], 'must not repeat'),
-])
-def test_place_nodes_rejects_bad_input(n, hosts, fragment):
-    with pytest.raises(ValueError) as info:
-        place_nodes(n, hosts)
-    assert fragment in str(info.value)
 
 
 # -- hashing --------------------------------------------------------------------------------------------------------
