@@ -5,12 +5,9 @@
 # This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
 # without notice. Do not use it from other collections.
 
-"""Pure cluster decisions (no I/O): cluster verdicts with human problem sentences, config hashes."""
+"""Pure cluster decisions (no I/O): cluster verdicts with human problem sentences."""
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import url_host_port
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
@@ -22,14 +19,6 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
 
 DATASTORE_ROLES = ('traditional', 'control_plane')
 DEFAULT_DATA_PLANE_MAX_AGE = 90  # data planes ping every 30 s; three missed pings mean it is gone
-
-
-# -- hashing --------------------------------------------------------------------------------------------------------
-
-def config_hash(mapping):
-    """sha256 hex of canonical JSON (sorted keys, no spaces): equal mappings always hash equal."""
-    text = json.dumps(mapping, sort_keys=True, separators=(',', ':'), ensure_ascii=True)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 # -- sentences ------------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.kongops.cluster.plugins.module_utils._cluster import config_hash
+from ansible_collections.kongops.cluster.plugins.module_utils._config_hash import config_hash
 
 try:
     import docker

@@ -216,7 +216,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     consul_client_options,
     summarize_health_entries,
 )
-from ansible_collections.kongops.cluster.plugins.module_utils._cluster import config_hash
+from ansible_collections.kongops.cluster.plugins.module_utils._config_hash import config_hash
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
     DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
