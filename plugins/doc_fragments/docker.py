@@ -8,7 +8,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
-    # Docker daemon connection options (DOCKER_ARGSPEC in module_utils/_docker_node.py).
+    # Docker daemon connection options (DOCKER_ARGSPEC in module_utils/_docker_api.py).
     DOCUMENTATION = r"""
 options:
   docker_host:

@@ -19,10 +19,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     ConsulClient,
     consul_client_options,
 )
-from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
-    DATASTORE_ARGSPEC,
-    DOCKER_ARGSPEC,
-)
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import DOCKER_ARGSPEC
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import DATASTORE_ARGSPEC
 
 CONSUL_OPTIONS = dict(
     url=dict(type='str', default='http://127.0.0.1:8500'),

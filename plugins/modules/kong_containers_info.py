@@ -108,7 +108,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
     DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,

@@ -217,7 +217,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     summarize_health_entries,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._config_hash import config_hash
-from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
     DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,

@@ -219,32 +219,40 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
-    DATASTORE_ARGSPEC,
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
     DEFAULT_SECRETS_BASE,
     DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
     LABEL_CLUSTER,
-    LIST_EXIT_STATES,
     LABEL_ROLE,
     NodeError,
-    TemporarySecretDir,
     check_docker_params,
-    converge_migrations,
     describe_docker_error,
     docker_api_client,
     ensure_image,
     exec_in_container,
-    find_cli_node,
-    mask_text,
-    migrations_container_env,
     one_off_name,
-    parse_owner,
     run_one_off,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import (
+    DATASTORE_ARGSPEC,
     SECRETS_MOUNT,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._masking import (
+    mask_text,
     tail_lines,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._migrations import (
+    LIST_EXIT_STATES,
+    converge_migrations,
+    find_cli_node,
+    migrations_container_env,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._secret_files import (
+    TemporarySecretDir,
+    parse_owner,
 )
 
 

@@ -228,16 +228,16 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     check_connection_params,
 )
-from ansible_collections.kongops.cluster.plugins.module_utils._docker_node import (
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
     NodeError,
-    build_node_spec,
     check_docker_params,
-    converge_node,
     docker_api_client,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._node_converge import converge_node
+from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import build_node_spec
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_node_args import (
     admin_factory,
     argument_spec,

@@ -618,3 +618,16 @@ class FakeConsul(FakeServer):
                 members.append({'Name': name, 'Addr': server['Address'].split(':')[0], 'Port': 8302 if wan else 8301,
                                 'Status': 1, 'Tags': {'role': 'consul', 'dc': dc.name, 'port': '8300'}})
         return members
+
+
+class FakeClock(object):
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
