@@ -73,6 +73,26 @@ class NodeRun(object):
         return {'name': self.name, 'changed': self.changed, 'actions': self.actions, 'node': self.node}
 
 
+class NodePlan(object):
+    """Where converging one node starts and what it does: the container found, the image and hash wanted, the actions."""
+
+    def __init__(self, inspect, current, image_id, desired_hash, actions):
+        self.inspect = inspect              # docker inspect of the container, or None
+        self.current = current              # container_summary of it, or None
+        self.image_id = image_id            # None when removing, or in check mode before a first pull
+        self.desired_hash = desired_hash
+        self.actions = actions              # plan_container_actions
+
+    @property
+    def leaving(self):
+        """An existing container stops or goes, so the node leaves Consul first."""
+        return self.current is not None and any(a in ('recreate', 'stop', 'restart', 'remove') for a in self.actions)
+
+    @property
+    def started(self):
+        return any(a in ('start', 'restart') for a in self.actions)
+
+
 def converge_node(api, spec, state, check_mode=False, admin_factory=None, consul_factory=None,
                   secret_files=None, clock=time.monotonic, sleep=time.sleep, with_diff=False):
     """Bring one node's container (and Consul registration) to state. Returns a NodeRun; raises NodeError.
@@ -81,142 +101,167 @@ def converge_node(api, spec, state, check_mode=False, admin_factory=None, consul
     Order: deregister from Consul before a container stops or goes; register only after the node is ready.
     """
     run = NodeRun(spec.name)
-    secrets = spec.secret_values()
     files = secret_files or SecretFiles(spec.secrets_dir, owner=spec.secrets_owner)
-    try:
-        inspect = inspect_container(api, spec.name)
-    except Exception as exc:
-        raise NodeError(describe_docker_error(exc, 'inspecting container %s' % spec.name))
-    current = container_summary(inspect) if inspect else None
-    if current and current['labels'].get(LABEL_ROLE) not in (None, 'kong'):
-        raise NodeError('container %s exists but is not a Kong node (label %s=%s); refusing to touch it'
-                        % (spec.name, LABEL_ROLE, current['labels'].get(LABEL_ROLE)))
-
-    image_id = None
-    if state != 'absent':
-        try:
-            image_id, pulled = ensure_image(api, spec.image, spec.pull, check_mode)
-        except NodeError:
-            raise
-        except Exception as exc:
-            raise NodeError(describe_docker_error(exc, 'inspecting image %s' % spec.image))
-        if pulled:
-            run.act('pull image %s' % spec.image)
-    desired_hash = spec.config_hash()
-    actions = plan_container_actions(state, current, desired_hash, image_id)
-
+    plan = plan_node(api, spec, state, check_mode, run)
     if with_diff:
-        before = container_config_view(inspect, _image_config(api, inspect)) if inspect else {}
-        if before:
-            before['state'] = current['status']
-        if state == 'absent':
-            after = {}
-        else:
-            after = spec.config_view(files.read())
-            after['state'] = 'exited' if state == 'stopped' else 'running'
-            if not actions and current:
-                after['state'] = current['status']
-        run.diff = masked_diff(before, after)
-
-    consul_client = None
-    if spec.consul is not None:
-        consul_client = consul_factory(spec.consul)
+        run.diff = node_diff(api, spec, state, plan, files)
+    consul_client = consul_factory(spec.consul) if spec.consul is not None else None
 
     # Deregister first, so load balancers drain the node before it stops or goes.
-    leaving = current is not None and any(a in ('recreate', 'stop', 'restart', 'remove') for a in actions)
-    if consul_client is not None and leaving:
+    if consul_client is not None and plan.leaving:
         consul_deregister(consul_client, spec.consul.service_id, run, check_mode)
 
     if state == 'absent':
-        if 'remove' in actions:
-            run.act('remove container %s' % spec.name)
-            if not check_mode:
-                _docker(lambda: remove_container(api, current['id'], spec.stop_timeout), 'removing container %s'
-                        % spec.name)
-        if files.remove_all(check_mode=check_mode):
-            run.act('remove secret files in %s' % spec.secrets_dir)
-        run.node = node_facts(spec, None if not check_mode else current, 'absent')
-        if check_mode and current:
-            run.node['state'] = 'absent'
+        _remove_node(api, spec, plan, files, run, check_mode)
         return run
 
     if files.sync(spec.files, check_mode=check_mode):
         run.act('write secret files in %s' % spec.secrets_dir)
-
-    container_id = current['id'] if current else None
-    for action in actions:
-        if action == 'create':
-            run.act('create container %s' % spec.name)
-        elif action == 'recreate':
-            reasons = recreate_reasons(current, desired_hash, image_id)
-            run.act('recreate container %s: %s' % (spec.name, ', '.join(reasons)))
-        else:
-            run.act('%s container %s' % (action, spec.name))
-        if check_mode:
-            continue
-        if action in ('create', 'recreate'):
-            if action == 'recreate':
-                _docker(lambda: remove_container(api, container_id, spec.stop_timeout),
-                        'removing container %s' % spec.name)
-            container_id = _docker(lambda: create_container(api, spec, start=False), 'creating container %s'
-                                   % spec.name)
-        elif action == 'start':
-            _docker(lambda: api.start(container_id), 'starting container %s' % spec.name)
-        elif action == 'stop':
-            _docker(lambda: api.stop(container_id, timeout=spec.stop_timeout), 'stopping container %s' % spec.name)
-        elif action == 'restart':
-            _docker(lambda: api.restart(container_id, timeout=spec.stop_timeout), 'restarting container %s'
-                    % spec.name)
-        elif action == 'unpause':
-            _docker(lambda: api.unpause(container_id), 'unpausing container %s' % spec.name)
+    container_id = _apply_container_actions(api, spec, plan, run, check_mode)
 
     if check_mode:
-        status = 'running'
-        if state == 'stopped':
-            status = {'create': 'created', 'recreate': 'created', 'stop': 'exited'}.get(
-                actions[0] if actions else None, current['status'] if current else 'created')
-        run.node = node_facts(spec, current, status)
+        run.node = node_facts(spec, plan.current, _check_mode_status(state, plan))
         if consul_client is not None and state != 'stopped':
-            consul_register(consul_client, spec.consul, run, check_mode, assume_absent=leaving or not current)
+            consul_register(consul_client, spec.consul, run, check_mode, assume_absent=plan.leaving or not plan.current)
         return run
 
-    final = _docker(lambda: container_summary(api.inspect_container(container_id)), 'inspecting container %s'
-                    % spec.name)
-    run.node = node_facts(spec, final, final['status'])
-    if state == 'stopped' or not final['running']:
-        if state != 'stopped':
-            raise NodeError('container %s is not running after start (status %s, exit code %s)'
-                            % (spec.name, final['status'], final['exit_code']),
-                            log_tail=container_logs_tail(api, container_id, secrets), node=run.node)
+    if not _running_after_actions(api, spec, state, container_id, run):
         return run
-
-    started = any(a in ('start', 'restart') for a in actions)
-    admin = admin_factory(spec.admin_url, True) if spec.admin_url else None
-    if started and spec.wait and admin is not None:
-        def is_running():
-            try:
-                return bool(api.inspect_container(container_id)['State'].get('Running'))
-            except Exception:
-                return True  # do not stop waiting on a daemon hiccup
-        ready, attempts, message, exited = wait_until_ready(
-            lambda: probe_node(admin, spec.status_url, spec.database), is_running, spec.wait_timeout,
-            clock=clock, sleep=sleep)
-        if not ready:
-            reason = ('the container exited' if exited else 'not ready after %ss' % spec.wait_timeout)
-            raise NodeError('Kong node %s did not become ready: %s (%d probes); last error: %s'
-                            % (spec.name, reason, attempts, mask_text(message, secrets)),
-                            log_tail=container_logs_tail(api, container_id, secrets), node=run.node,
-                            attempts=attempts)
-        run.node['health'] = 'ready'
-    elif admin is not None and (not started or not spec.wait):
-        ready, message = probe_node(admin, spec.status_url, spec.database)
-        run.node['health'] = 'ready' if ready else 'not ready: %s' % mask_text(message, secrets)
-    if admin is not None and run.node.get('health') == 'ready':
-        _add_node_info(admin, run.node)
-
+    _check_health(api, spec, plan, container_id, run, admin_factory, clock, sleep)
     if consul_client is not None:
         consul_register(consul_client, spec.consul, run, check_mode=False, assume_absent=False)
     return run
+
+
+def plan_node(api, spec, state, check_mode, run):
+    """The NodePlan for state. The image is pulled first when the pull option says so: the plan needs its ID."""
+    inspect = _docker(lambda: inspect_container(api, spec.name), 'inspecting container %s' % spec.name)
+    current = container_summary(inspect) if inspect else None
+    if current and current['labels'].get(LABEL_ROLE) not in (None, 'kong'):
+        raise NodeError('container %s exists but is not a Kong node (label %s=%s); refusing to touch it'
+                        % (spec.name, LABEL_ROLE, current['labels'].get(LABEL_ROLE)))
+    image_id = None
+    if state != 'absent':
+        image_id, pulled = _docker(lambda: ensure_image(api, spec.image, spec.pull, check_mode),
+                                   'inspecting image %s' % spec.image)
+        if pulled:
+            run.act('pull image %s' % spec.image)
+    desired_hash = spec.config_hash()
+    return NodePlan(inspect, current, image_id, desired_hash,
+                    plan_container_actions(state, current, desired_hash, image_id))
+
+
+def node_diff(api, spec, state, plan, files):
+    """Ansible's diff of the node: configuration and container state before and after, secrets masked."""
+    before = container_config_view(plan.inspect, _image_config(api, plan.inspect)) if plan.inspect else {}
+    if before:
+        before['state'] = plan.current['status']
+    if state == 'absent':
+        after = {}
+    else:
+        after = spec.config_view(files.read())
+        after['state'] = 'exited' if state == 'stopped' else 'running'
+        if not plan.actions and plan.current:
+            after['state'] = plan.current['status']
+    return masked_diff(before, after)
+
+
+def _remove_node(api, spec, plan, files, run, check_mode):
+    if 'remove' in plan.actions:
+        run.act('remove container %s' % spec.name)
+        if not check_mode:
+            _docker(lambda: remove_container(api, plan.current['id'], spec.stop_timeout),
+                    'removing container %s' % spec.name)
+    if files.remove_all(check_mode=check_mode):
+        run.act('remove secret files in %s' % spec.secrets_dir)
+    run.node = node_facts(spec, None if not check_mode else plan.current, 'absent')
+
+
+def _apply_container_actions(api, spec, plan, run, check_mode):
+    """Record each planned action and, outside check mode, carry it out; returns the container ID (None if none)."""
+    container_id = plan.current['id'] if plan.current else None
+    for action in plan.actions:
+        if action == 'recreate':
+            reasons = recreate_reasons(plan.current, plan.desired_hash, plan.image_id)
+            run.act('recreate container %s: %s' % (spec.name, ', '.join(reasons)))
+        else:
+            run.act('%s container %s' % (action, spec.name))
+        if not check_mode:
+            container_id = _apply_action(api, spec, action, container_id)
+    return container_id
+
+
+def _apply_action(api, spec, action, container_id):
+    """One container action; returns the container ID, a new one after create or recreate."""
+    if action == 'recreate':
+        _docker(lambda: remove_container(api, container_id, spec.stop_timeout), 'removing container %s' % spec.name)
+    if action in ('create', 'recreate'):
+        return _docker(lambda: create_container(api, spec, start=False), 'creating container %s' % spec.name)
+    doing, call = {
+        'start': ('starting', lambda: api.start(container_id)),
+        'stop': ('stopping', lambda: api.stop(container_id, timeout=spec.stop_timeout)),
+        'restart': ('restarting', lambda: api.restart(container_id, timeout=spec.stop_timeout)),
+        'unpause': ('unpausing', lambda: api.unpause(container_id)),
+    }[action]
+    _docker(call, '%s container %s' % (doing, spec.name))
+    return container_id
+
+
+def _check_mode_status(state, plan):
+    """The container status a real run would leave behind."""
+    if state != 'stopped':
+        return 'running'
+    return {'create': 'created', 'recreate': 'created', 'stop': 'exited'}.get(
+        plan.actions[0] if plan.actions else None, plan.current['status'] if plan.current else 'created')
+
+
+def _running_after_actions(api, spec, state, container_id, run):
+    """Node facts from the container as the actions left it; whether it runs. Raises when it should run and does not."""
+    final = _docker(lambda: container_summary(api.inspect_container(container_id)), 'inspecting container %s'
+                    % spec.name)
+    run.node = node_facts(spec, final, final['status'])
+    if state == 'stopped':
+        return False
+    if not final['running']:
+        raise NodeError('container %s is not running after start (status %s, exit code %s)'
+                        % (spec.name, final['status'], final['exit_code']),
+                        log_tail=container_logs_tail(api, container_id, spec.secret_values()), node=run.node)
+    return True
+
+
+def _check_health(api, spec, plan, container_id, run, admin_factory, clock, sleep):
+    """Wait for a (re)started node to be ready, or probe it once; its node_id and version once it is ready."""
+    admin = admin_factory(spec.admin_url, True) if spec.admin_url else None
+    if admin is None:
+        return
+    if plan.started and spec.wait:
+        _wait_for_ready(api, spec, admin, container_id, run, clock, sleep)
+    else:
+        ready, message = probe_node(admin, spec.status_url, spec.database)
+        run.node['health'] = 'ready' if ready else 'not ready: %s' % mask_text(message, spec.secret_values())
+    if run.node.get('health') == 'ready':
+        _add_node_info(admin, run.node)
+
+
+def _wait_for_ready(api, spec, admin, container_id, run, clock, sleep):
+    """Probe until the node is ready; raises with the last error and the container log when it is not in time."""
+    def is_running():
+        try:
+            return bool(api.inspect_container(container_id)['State'].get('Running'))
+        except Exception:
+            return True  # do not stop waiting on a daemon hiccup
+
+    ready, attempts, message, exited = wait_until_ready(
+        lambda: probe_node(admin, spec.status_url, spec.database), is_running, spec.wait_timeout,
+        clock=clock, sleep=sleep)
+    if not ready:
+        secrets = spec.secret_values()
+        reason = ('the container exited' if exited else 'not ready after %ss' % spec.wait_timeout)
+        raise NodeError('Kong node %s did not become ready: %s (%d probes); last error: %s'
+                        % (spec.name, reason, attempts, mask_text(message, secrets)),
+                        log_tail=container_logs_tail(api, container_id, secrets), node=run.node,
+                        attempts=attempts)
+    run.node['health'] = 'ready'
 
 
 def _image_config(api, inspect):
