@@ -45,18 +45,10 @@ def kong_host_settings(hosts, hostvars):
     return settings
 
 
-def kong_probe_targets(nodes, instances):
-    """Nodes for kong_cluster_probe: each reachable kong_cluster_facts node whose Consul instance gives its proxy."""
-    proxy_of = dict((i.get('id'), 'http://%s:%s' % (i.get('address'), i.get('port'))) for i in instances or [])
-    return [dict(name=node['name'], admin_url=node['url'], proxy_url=proxy_of[node['name']])
-            for node in nodes or [] if node.get('reachable') and node.get('name') in proxy_of]
-
-
 class FilterModule(object):
     def filters(self):
         return {
             'kong_node_plan': kong_node_plan,
             'kong_node_count': kong_node_count,
             'kong_host_settings': kong_host_settings,
-            'kong_probe_targets': kong_probe_targets,
         }

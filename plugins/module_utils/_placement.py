@@ -44,6 +44,11 @@ def parse_node_count(value, maximum=MAX_NODES):
     return count
 
 
+def node_name(cluster, index):
+    """The container name, Consul service id and display name of node index: '<cluster>-kong-<index>'."""
+    return '%s-kong-%d' % (cluster, index)
+
+
 def place(count, hosts):
     """Map each host to the 1-based node indexes it runs: node i on hosts[(i - 1) % len(hosts)]."""
     if not hosts:
@@ -94,7 +99,7 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
                 ports = tuple(port + slot * port_stride for port in (proxy_port, admin_port, status_port))
             nodes.append({
                 'index': index,
-                'name': '%s-kong-%d' % (cluster, index),
+                'name': node_name(cluster, index),
                 'host': host,
                 'address': address,
                 'proxy_port': ports[0],

@@ -197,6 +197,27 @@ def test_missing_datastore_password_fails_before_anything_is_touched():
     assert docker_names('io.kongops.cluster=' + CLUSTER) == before
 
 
+@pytest.mark.parametrize('playbook_name, group, sentence', [
+    ('scale.yml', 'kong', 'The inventory group kong has no host.'),
+    ('verify.yml', 'consul_servers', 'The inventory group consul_servers has no host.'),
+    ('site.yml', 'datastore', 'The inventory group datastore has no host.'),
+])
+def test_an_empty_group_fails_before_anything_is_touched(tmp_path, playbook_name, group, sentence):
+    with open(INVENTORY) as handle:
+        inventory = handle.read()
+    # Empty the group: its hosts stay in the inventory through the datacenter group.
+    emptied = re.sub(r'(^    %s:\n      hosts:\n)((?:        \S+:\n)+)' % group, r'    %s: {}\n' % group, inventory, flags=re.M)
+    assert emptied != inventory
+    path = tmp_path / 'hosts.yml'
+    path.write_text(emptied)
+    os.symlink(os.path.join(ROOT, 'inventories', 'lab', 'group_vars'), str(tmp_path / 'group_vars'))
+    before = docker_names('io.kongops.cluster=' + CLUSTER)
+    result = run(['ansible-playbook', '-i', str(path), os.path.join('playbooks', playbook_name), '-e', 'kong_nodes=1'])
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert sentence in ' '.join(result.stdout.split()), result.stdout[-3000:]
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == before
+
+
 def test_site_builds_the_cluster_with_one_node():
     must_pass(playbook('site.yml', '-e', 'kong_nodes=1', label='site 0->1'))
     assert_cluster_of(1)

@@ -32,12 +32,3 @@ def test_host_settings_come_from_inventory_variables():
     assert settings == {'a': {'bind_address': '10.0.0.1', 'node_address_base': ''},
                         'b': {'bind_address': '10.0.0.9', 'node_address_base': ''},
                         'c': {'bind_address': 'c.example', 'node_address_base': '127.0.3.100'}}
-
-
-def test_probe_targets_join_reachable_nodes_with_their_consul_proxy():
-    nodes = [{'name': 'k-1', 'url': 'http://127.0.1.101:8001', 'reachable': True},
-             {'name': 'k-2', 'url': 'http://127.0.1.102:8001', 'reachable': False},
-             {'name': 'k-3', 'url': 'http://127.0.1.103:8001', 'reachable': True}]
-    instances = [{'id': 'k-1', 'address': '127.0.1.101', 'port': 8000}, {'id': 'k-2', 'address': '127.0.1.102', 'port': 8000}]
-    assert FILTERS['kong_probe_targets'](nodes, instances) == [
-        {'name': 'k-1', 'admin_url': 'http://127.0.1.101:8001', 'proxy_url': 'http://127.0.1.101:8000'}]

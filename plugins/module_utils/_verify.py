@@ -1,0 +1,326 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
+# without notice. Do not use it from other collections.
+
+"""The verify role's verdict (no I/O): what should exist, what the containers, Consul, the nodes and the probe say,
+and one sentence per problem naming the thing.
+
+The expected Kong nodes come from the plan (kong_nodes over the kong hosts) or, without kong_nodes, from the
+cluster's labelled containers in any state: never from what Consul still lists, because Consul reaps the
+registrations of dead nodes and would make an outage look like a smaller healthy cluster.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.kongops.cluster.plugins.module_utils._cluster import cross_node_verdict
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import datastore_label
+from ansible_collections.kongops.cluster.plugins.module_utils._placement import node_name, place
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value):
+    return value if isinstance(value, list) else []
+
+
+# -- what should exist ----------------------------------------------------------------------------------------------
+
+def expected_kong_nodes(count, kong_hosts, containers, cluster):
+    """[{name, host, index}] in index order: the plan for count > 0, else every Kong container of the cluster."""
+    if count:
+        placement = place(count, list(kong_hosts))
+        nodes = [{'name': node_name(cluster, index), 'host': host, 'index': index}
+                 for host, indexes in placement.items() for index in indexes]
+        return sorted(nodes, key=lambda n: n['index'])
+    found = [c for c in unique_containers(containers) if c.get('role') == 'kong']
+    return sorted(({'name': c['name'], 'host': c.get('host'), 'index': c.get('index')} for c in found),
+                  key=lambda n: (n['index'] is None, n['index'] or 0, n['name']))
+
+
+def unique_containers(containers):
+    """One entry per container name. Hosts that share a Docker engine (as in the lab) all list every container, and
+    only the LB host runs nginx -t in it: the copies are merged so that no host's finding is lost."""
+    seen = {}
+    for container in _list(containers):
+        if isinstance(container, dict) and container.get('name'):
+            seen[container['name']] = dict(seen.get(container['name'], {}), **container)
+    return [seen[name] for name in sorted(seen)]
+
+
+def _servers(report):
+    """[{host, url}] from the report's consul_servers, a mapping host -> URL."""
+    return [{'host': host, 'url': url} for host, url in sorted(_dict(report.get('consul_servers')).items())]
+
+
+def _by_name(containers):
+    return dict((c['name'], c) for c in unique_containers(containers))
+
+
+def _of_role_on(containers, role, host):
+    for container in unique_containers(containers):
+        if container.get('role') == role and container.get('host') == host:
+            return container
+    return None
+
+
+# -- what Consul says -----------------------------------------------------------------------------------------------
+
+def _consul_view(consul, datacenter):
+    views = _dict(_dict(consul).get('datacenters'))
+    if datacenter in views:
+        return _dict(views[datacenter])
+    return _dict(next(iter(views.values()), {}))
+
+
+def _instances(consul, datacenter, service):
+    """{service id: instance} when Consul answered the health read, else None (unknown, which is not empty)."""
+    view = _consul_view(consul, datacenter)
+    entry = _dict(_dict(view.get('services')).get(service))
+    unread = any(str(item).startswith('cannot read service %s' % service) for item in _list(view.get('missing')))
+    if not entry or unread:
+        return None
+    return dict((i.get('id'), i) for i in _list(entry.get('instances')))
+
+
+# -- whom to ask ----------------------------------------------------------------------------------------------------
+
+def fact_targets(expected, containers, consul, datacenter, service='kong'):
+    """[{name, admin_url}] of the expected nodes whose container runs and whose Admin URL Consul knows."""
+    by_name = _by_name(containers)
+    instances = _instances(consul, datacenter, service) or {}
+    targets = []
+    for node in _list(expected):
+        container = by_name.get(node['name'])
+        admin_url = _dict(instances.get(node['name'])).get('admin_url')
+        if container and container.get('state') == 'running' and admin_url:
+            targets.append({'name': node['name'], 'admin_url': admin_url})
+    return targets
+
+
+def probe_targets(expected, consul, facts, datacenter, service='kong'):
+    """[{name, admin_url, proxy_url}] of the nodes that pass in Consul and answered with their datastore reachable."""
+    instances = _instances(consul, datacenter, service) or {}
+    answered = dict((n.get('name'), n) for n in _fact_nodes(facts))
+    targets = []
+    for node in _list(expected):
+        instance = _dict(instances.get(node['name']))
+        fact = _dict(answered.get(node['name']))
+        if instance.get('status') == 'passing' and fact.get('reachable') and fact.get('db_reachable') is not False \
+                and not fact.get('error'):
+            targets.append({'name': node['name'], 'admin_url': fact['url'],
+                            'proxy_url': 'http://%s:%s' % (instance.get('address'), instance.get('port'))})
+    return targets
+
+
+def _fact_nodes(facts):
+    facts = _dict(facts)
+    cluster = _dict(facts.get('kong_cluster')) or _dict(_dict(facts.get('ansible_facts')).get('kong_cluster'))
+    return [n for n in _list(cluster.get('nodes')) if isinstance(n, dict)]
+
+
+# -- sentences ------------------------------------------------------------------------------------------------------
+
+def container_problem(container, what):
+    """'Kong node lab-kong-2 on lab-dc1-h2 has exited (exit code 137)'; None for a running container."""
+    state = container.get('state')
+    if state == 'running':
+        return None
+    where = '%s %s on %s' % (what, container.get('name'), container.get('host') or 'this engine')
+    if state == 'exited':
+        code = container.get('exit_code')
+        return '%s has exited%s' % (where, '' if code is None else ' (exit code %s)' % code)
+    if state == 'paused':
+        return '%s is paused: it is hung and answers nothing' % where
+    if state == 'restarting':
+        return '%s keeps restarting (%s)' % (where, container.get('status'))
+    if state == 'created':
+        return '%s was created but never started' % where
+    return '%s is %s (%s)' % (where, state, container.get('status'))
+
+
+def container_problems(report):
+    """The problems the containers alone show; when there are none, waiting for Consul to converge is worth it."""
+    containers = report.get('containers')
+    by_name = _by_name(containers)
+    expected = _list(report.get('expected'))
+    problems = []
+    for node in expected:
+        container = by_name.get(node['name'])
+        if container is None:
+            problems.append('Kong node %s (node %s of the plan, on %s) has no container' % (
+                node['name'], node.get('index'), node.get('host')))
+        else:
+            problems.append(container_problem(container, 'Kong node'))
+    if report.get('kong_nodes'):
+        wanted = set(n['name'] for n in expected)
+        for container in unique_containers(containers):
+            if container.get('role') == 'kong' and container['name'] not in wanted:
+                problems.append('Kong node %s on %s is not in the plan of %d nodes (kong_nodes=%d): scale.yml removes it' % (
+                    container['name'], container.get('host'), report['kong_nodes'], report['kong_nodes']))
+    servers = [s['host'] for s in _servers(report)]
+    for host in _list(report.get('consul_hosts')):
+        container = _of_role_on(containers, 'consul', host)
+        if container is not None:
+            problems.append(container_problem(container, 'Consul server' if host in servers else 'Consul agent'))
+    for container in unique_containers(containers):
+        if container.get('role') == 'postgres':
+            problems.append(container_problem(container, 'datastore'))
+    for host in _list(report.get('lb_hosts')):
+        container = _of_role_on(containers, 'lb', host)
+        if container is None:
+            problems.append('the load balancer has no container on %s' % host)
+            continue
+        problems.append(container_problem(container, 'load balancer'))
+        test = _dict(container.get('config_test'))
+        if test and not test.get('ok'):
+            lines = [line for line in str(test.get('output') or '').splitlines() if line.strip()]
+            problems.append('load balancer %s on %s: NGINX refuses the configuration on disk (nginx -t: %s); it keeps '
+                            'serving the previous one, and scale.yml writes a good one' % (
+                                container['name'], host, lines[0] if lines else 'no output'))
+    return [p for p in problems if p]
+
+
+def consul_problems(report):
+    """No leader, servers that do not answer, a wrong server count; named by datacenter and server."""
+    consul = _dict(report.get('consul'))
+    if not consul:
+        return []
+    datacenter = report.get('datacenter') or consul.get('datacenter')
+    view = _consul_view(consul, datacenter)
+    servers = _servers(report)
+    silent = _dict(view.get('silent'))
+    containers = report.get('containers')
+    problems = []
+    if not view.get('leader'):
+        problems.append('%s has no Consul leader: %d of %d servers answer' % (
+            datacenter, len(_list(view.get('answering'))), len(servers) or len(_list(view.get('answering'))) + len(silent)))
+    for server in servers:
+        container = _of_role_on(containers, 'consul', server.get('host'))
+        down = container is not None and container.get('state') != 'running'
+        if server.get('url') in silent and not down:  # a stopped container is already named by container_problems
+            problems.append('Consul server on %s (%s) does not answer: %s' % (server.get('host'), server['url'],
+                                                                            silent[server['url']]))
+    for item in _list(view.get('missing')):
+        text = str(item)
+        if text == 'no leader elected' or ' did not answer: ' in text or text.startswith('service '):
+            continue  # said above, or per node below
+        if not view.get('leader') and 'No cluster leader' in text:
+            continue  # a consequence of the missing leader, already named
+        problems.append('%s: %s' % (datacenter, text))
+    return problems
+
+
+def node_problems(report):
+    """Per running Kong node: does not answer, cannot reach the datastore (grouped), not registered, not passing."""
+    by_name = _by_name(report.get('containers'))
+    instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong')
+    answered = dict((n.get('name'), n) for n in _fact_nodes(report.get('facts')))
+    problems = []
+    no_datastore = {}
+    for node in _list(report.get('expected')):
+        container = by_name.get(node['name'])
+        if not container or container.get('state') != 'running':
+            continue
+        where = 'Kong node %s on %s' % (node['name'], node.get('host'))
+        fact = answered.get(node['name'])
+        instance = None if instances is None else instances.get(node['name'])
+        if fact is not None and not fact.get('reachable'):
+            problems.append('%s does not answer its Admin API (%s): %s' % (where, fact.get('url'), fact.get('error') or 'no answer'))
+        elif fact is not None and fact.get('db_reachable') is False:
+            # A node that lost its database may not answer GET / at all: then name the datastore the report was given.
+            label = datastore_label(fact.get('datastore')) or report.get('datastore') or 'its datastore'
+            no_datastore.setdefault(label, []).append(node['name'])
+        elif fact is not None and fact.get('error'):
+            problems.append('%s: %s' % (where, fact['error']))
+        elif instances is not None and instance is None:
+            problems.append('%s runs but is not registered in Consul (service %s)' % (where, report.get('service') or 'kong'))
+        elif instance is not None and instance.get('status') != 'passing':
+            check = instance.get('failing_check')
+            problems.append('%s is %s in Consul%s' % (where, instance.get('status'), ' (%s)' % check if check else ''))
+    for label, names in no_datastore.items():
+        problems.append('the datastore %s is unreachable from Kong node%s %s' % (
+            label, '' if len(names) == 1 else 's', ', '.join(names)))
+    reachable = [n for n in answered.values() if n.get('reachable')]
+    problems.extend(cross_node_verdict(reachable)['problems'])
+    return problems
+
+
+def module_failures(report):
+    """A verify step that failed (when a caller chose to carry on) is itself a problem: never a silent pass."""
+    problems = []
+    for step in ('consul', 'facts', 'probe'):
+        result = _dict(report.get(step))
+        if result.get('failed'):
+            problems.append('%s step failed: %s' % (step, result.get('msg') or 'no message'))
+    return problems
+
+
+def verify_problems(report):
+    """Every problem, one sentence each, in the order an operator fixes them: containers, Consul, nodes, probe."""
+    problems = module_failures(report) + container_problems(report) + consul_problems(report) + node_problems(report)
+    probe = _dict(report.get('probe'))
+    if not probe.get('skipped'):
+        problems.extend(str(p) for p in _list(probe.get('problems')))
+    if not _list(report.get('expected')) and not problems:
+        problems.append('no Kong node is planned or running in cluster %s' % report.get('cluster'))
+    return problems
+
+
+# -- summary --------------------------------------------------------------------------------------------------------
+
+def _table(rows):
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return ['  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def verify_summary(report, problems):
+    """Lines an operator reads at the end of a run: one per expected node, then Consul, propagation, LB, verdict."""
+    by_name = _by_name(report.get('containers'))
+    instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong') or {}
+    answered = dict((n.get('name'), n) for n in _fact_nodes(report.get('facts')))
+    probe = _dict(report.get('probe'))
+    propagation = _dict(probe.get('propagation'))
+    traffic = _dict(probe.get('traffic'))
+    late = set(_list(probe.get('over_budget')))
+    rows = [('node', 'host', 'container', 'consul', 'admin', 'version', 'datastore', 'seen after', 'lb reqs')]
+    for node in _list(report.get('expected')):
+        container = by_name.get(node['name'])
+        fact = _dict(answered.get(node['name']))
+        seen = propagation.get(node['name'])
+        rows.append((
+            node['name'], node.get('host') or '-', container.get('state') if container else 'missing',
+            _dict(instances.get(node['name'])).get('status', 'absent'),
+            '-' if not fact else 'ok' if fact.get('reachable') else 'no answer',
+            fact.get('version') or '-',
+            '-' if not fact else 'DOWN' if fact.get('db_reachable') is False else datastore_label(fact.get('datastore')) or '-',
+            '-' if seen is None else '%.2f s%s' % (seen, ' OVER BUDGET' if node['name'] in late else ''),
+            '-' if traffic.get(node['name']) is None else str(traffic[node['name']]),
+        ))
+    lines = _table(rows)
+    consul = _dict(report.get('consul'))
+    view = _consul_view(consul, report.get('datacenter'))
+    servers = _servers(report)
+    lines.append('consul %s: leader %s (%s), servers answering %d of %d' % (
+        report.get('datacenter') or '?', view.get('leader') or 'none', view.get('leader_node') or '?',
+        len(_list(view.get('answering'))), len(servers)))
+    if probe and not probe.get('skipped') and probe.get('propagation'):
+        slowest = probe.get('max_propagation')
+        lines.append('propagation: slowest %s, budget %s s (db_update_frequency + db_update_propagation + slack)%s' % (
+            'never (a node did not see the change)' if slowest is None else '%s s' % slowest, probe.get('budget'),
+            ' OVER BUDGET: %s' % ', '.join(probe['over_budget']) if late else ''))
+        lb = _dict(probe.get('lb'))
+        if lb:
+            lines.append('load balancer: %s of %s probe requests ok (%s)' % (lb.get('ok'), lb.get('sent'), lb.get('url')))
+    elif report.get('probe_wanted'):
+        lines.append('propagation: not probed (%s)' % ('problems found first' if problems else 'no node to probe'))
+    expected = _list(report.get('expected'))
+    if problems:
+        lines.append('verdict: NOT joined, %d problem%s' % (len(problems), '' if len(problems) == 1 else 's'))
+    else:
+        lines.append('verdict: joined, %d of %d Kong nodes running, passing and on one datastore' % (len(expected), len(expected)))
+    return lines

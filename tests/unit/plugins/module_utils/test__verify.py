@@ -1,0 +1,144 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The verify verdict on reports recorded from real runs of playbooks/verify.yml on the lab.
+
+fixtures/verify/*.json were written by tests/integration/test_faults.py with KONGOPS_RECORD_DIR set (the role's
+verify_report_json option): each holds what the role's steps registered during one fault, unedited apart from the
+modules' invocation arguments, which were dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import pytest
+
+from ansible_collections.kongops.cluster.plugins.module_utils._verify import (
+    container_problems,
+    expected_kong_nodes,
+    fact_targets,
+    probe_targets,
+    verify_problems,
+    verify_summary,
+)
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'verify')
+
+
+def recorded(name):
+    with open(os.path.join(FIXTURES, name + '.json')) as handle:
+        return json.load(handle)
+
+
+def test_a_healthy_cluster_has_no_problem_and_says_joined():
+    report = recorded('healthy')
+    assert verify_problems(report) == []
+    summary = verify_summary(report, [])
+    assert summary[-1] == 'verdict: joined, 3 of 3 Kong nodes running, passing and on one datastore'
+    assert any(line.startswith('consul dc1: leader 127.0.1.') and line.endswith('servers answering 3 of 3') for line in summary)
+
+
+def test_the_probe_counts_only_its_own_requests_per_node():
+    report = recorded('healthy')
+    probe = report['probe']
+    assert sum(probe['traffic'].values()) == probe['lb']['sent'] == probe['lb']['ok']
+
+
+def test_a_node_over_the_propagation_budget_is_flagged():
+    report = recorded('healthy')
+    late = sorted(report['probe']['propagation'])[-1]
+    report['probe']['propagation'][late] = report['probe']['budget'] + 3
+    report['probe']['over_budget'] = [late]
+    summary = verify_summary(report, [])
+    assert any(line.startswith(late) and 'OVER BUDGET' in line for line in summary), summary
+    assert any(line.startswith('propagation:') and line.endswith('OVER BUDGET: %s' % late) for line in summary), summary
+
+
+@pytest.mark.parametrize('fixture, sentences', [
+    ('fault-kong-killed', [r'^Kong node lab-kong-2 on lab-dc1-h2 has exited \(exit code 137\)$']),
+    ('fault-kong-killed-no-kong-nodes', [r'^Kong node lab-kong-2 on lab-dc1-h2 has exited']),
+    ('fault-kong-paused', [r'^Kong node lab-kong-3 on lab-dc1-h3 is paused: it is hung and answers nothing$']),
+    ('fault-consul-leader-stopped', [r'^Consul server lab-consul-lab-dc1-h\d on lab-dc1-h\d has exited']),
+    ('fault-quorum-lost', [r'^dc1 has no Consul leader: 1 of 3 servers answer$',
+                           r'^Consul server lab-consul-lab-dc1-h2 on lab-dc1-h2 has exited',
+                           r'^Consul server lab-consul-lab-dc1-h3 on lab-dc1-h3 has exited']),
+    ('fault-consul-client-agent-stopped', [r'^Consul agent lab-consul-lab-dc1-h4 on lab-dc1-h4 has exited']),
+    ('fault-datastore-stopped', [r'^datastore lab-postgres on lab-dc1-h1 has exited',
+                                 r'^the datastore 127\.0\.1\.10:5432/kong is unreachable from Kong nodes '
+                                 r'lab-kong-1, lab-kong-2, lab-kong-3$']),
+    ('fault-lb-stopped', [r'^load balancer lab-lb on lab-dc1-h\d has exited']),
+    ('fault-lb-bad-config', [r'^load balancer lab-lb on lab-dc1-h\d: NGINX refuses the configuration on disk '
+                             r'\(nginx -t: .*upstreamx']),
+])
+def test_each_recorded_fault_is_named(fixture, sentences):
+    problems = verify_problems(recorded(fixture))
+    for sentence in sentences:
+        assert any(re.search(sentence, p) for p in problems), (sentence, problems)
+    summary = verify_summary(recorded(fixture), problems)
+    assert summary[-1].startswith('verdict: NOT joined, %d problem' % len(problems))
+
+
+def test_a_step_that_failed_is_a_problem_even_when_nothing_else_is():
+    report = recorded('healthy')
+    report['facts'] = {'failed': True, 'msg': 'kong_cluster_facts crashed'}
+    problems = verify_problems(report)
+    assert 'facts step failed: kong_cluster_facts crashed' in problems
+
+
+def test_a_reaped_registration_still_leaves_the_node_expected():
+    # Consul forgot the dead node (as after deregister_critical_after); the plan and the container still know it.
+    report = recorded('fault-kong-killed')
+    for view in report['consul']['datacenters'].values():
+        service = view['services']['kong']
+        service['instances'] = [i for i in service['instances'] if i['id'] != 'lab-kong-2']
+    assert any(p.startswith('Kong node lab-kong-2 on lab-dc1-h2 has exited') for p in verify_problems(report))
+
+
+def test_a_running_node_missing_from_consul_is_not_registered():
+    report = recorded('healthy')
+    for view in report['consul']['datacenters'].values():
+        service = view['services']['kong']
+        service['instances'] = [i for i in service['instances'] if i['id'] != 'lab-kong-1']
+    report['facts'] = {}
+    report['probe'] = {}
+    assert 'Kong node lab-kong-1 on lab-dc1-h1 runs but is not registered in Consul (service kong)' in verify_problems(report)
+
+
+def test_expected_nodes_come_from_the_plan_or_from_every_kong_container():
+    report = recorded('fault-kong-killed')
+    planned = expected_kong_nodes(4, ['lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'], report['containers'], 'lab')
+    assert [(n['name'], n['host']) for n in planned] == [
+        ('lab-kong-1', 'lab-dc1-h1'), ('lab-kong-2', 'lab-dc1-h2'), ('lab-kong-3', 'lab-dc1-h3'), ('lab-kong-4', 'lab-dc1-h1')]
+    found = expected_kong_nodes(0, [], report['containers'], 'lab')
+    assert [n['name'] for n in found] == ['lab-kong-1', 'lab-kong-2', 'lab-kong-3']
+
+
+def test_a_planned_node_without_container_and_an_unplanned_container_are_named():
+    report = recorded('healthy')
+    report['expected'] = expected_kong_nodes(2, ['lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'], report['containers'], 'lab')
+    report['kong_nodes'] = 2
+    problems = container_problems(report)
+    assert 'Kong node lab-kong-3 on lab-dc1-h3 is not in the plan of 2 nodes (kong_nodes=2): scale.yml removes it' in problems
+    gone = copy.deepcopy(recorded('healthy'))
+    gone['containers'] = [c for c in gone['containers'] if c['name'] != 'lab-kong-3']
+    assert 'Kong node lab-kong-3 (node 3 of the plan, on lab-dc1-h3) has no container' in container_problems(gone)
+
+
+def test_targets_leave_out_what_cannot_answer():
+    report = recorded('fault-kong-killed')
+    assert [t['name'] for t in fact_targets(report['expected'], report['containers'], report['consul'], 'dc1')] == [
+        'lab-kong-1', 'lab-kong-3']
+    healthy = recorded('healthy')
+    targets = probe_targets(healthy['expected'], healthy['consul'], healthy['facts'], 'dc1')
+    assert [t['name'] for t in targets] == ['lab-kong-1', 'lab-kong-2', 'lab-kong-3']
+    assert all(t['proxy_url'].endswith(':8000') and t['admin_url'].endswith(':8001') for t in targets)
+
+
+def test_without_a_leader_its_consequences_are_not_listed_again():
+    problems = verify_problems(recorded('fault-quorum-lost'))
+    assert not [p for p in problems if 'No cluster leader' in p], problems
+    assert len(problems) == 3, problems
