@@ -137,3 +137,17 @@ def datastore_settings(params, with_read_only=False):
         if params.get(name) is not None:
             files[name] = params[name]
     return plain, files
+
+
+def settings_env(plain, extra_env):
+    """(KONG_* environment, problems) of plain settings and the env option, which must not set them a second time."""
+    env = dict((env_name(setting), kong_env_value(value)) for setting, value in plain.items())
+    problems = check_env(extra_env, dict((env_name(setting), setting) for setting in plain))
+    for key, value in extra_env.items():
+        env[key] = kong_env_value(value)
+    return env, problems
+
+
+def file_pointers(settings):
+    """KONG_<SETTING>_FILE for each file setting: where the container finds it under SECRETS_MOUNT."""
+    return dict((env_name(setting) + '_FILE', '%s/%s' % (SECRETS_MOUNT, setting)) for setting in settings)

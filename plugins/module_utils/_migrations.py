@@ -22,11 +22,9 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     env_dict,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import (
-    SECRETS_MOUNT,
-    check_env,
     datastore_settings,
-    env_name,
-    kong_env_value,
+    file_pointers,
+    settings_env,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._masking import (
     mask_text,
@@ -249,12 +247,8 @@ def migrations_container_env(params):
     """(env, files) of a one-off migrations container: the datastore settings plus extra KONG_* env."""
     plain, files = datastore_settings(params)
     plain['database'] = 'postgres'
-    env = dict((env_name(setting), kong_env_value(value)) for setting, value in plain.items())
-    problems = check_env(params.get('env') or {}, dict((env_name(s), s) for s in plain))
+    env, problems = settings_env(plain, params.get('env') or {})
     if problems:
         raise ValueError('; '.join(problems))
-    for key, value in (params.get('env') or {}).items():
-        env[key] = kong_env_value(value)
-    for setting in files:
-        env[env_name(setting) + '_FILE'] = '%s/%s' % (SECRETS_MOUNT, setting)
+    env.update(file_pointers(files))
     return env, files

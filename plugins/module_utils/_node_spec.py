@@ -30,11 +30,10 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings imp
     KONG_DEFAULT_ADMIN_LISTEN,
     KONG_DEFAULT_PROXY_LISTEN,
     SECRETS_MOUNT,
-    check_env,
     datastore_settings,
-    env_name,
-    kong_env_value,
+    file_pointers,
     listen_url,
+    settings_env,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._masking import MASK
 from ansible_collections.kongops.cluster.plugins.module_utils._node_consul import build_consul_service
@@ -77,8 +76,7 @@ class NodeSpec(object):
     def container_env(self):
         """The environment the container gets: plain settings plus a *_FILE pointer for each file."""
         env = dict(self.env)
-        for setting in self.files:
-            env[env_name(setting) + '_FILE'] = '%s/%s' % (SECRETS_MOUNT, setting)
+        env.update(file_pointers(self.files))
         return env
 
     def binds(self):
@@ -175,82 +173,18 @@ def build_node_spec(params, read_file=read_text_file, removing=False):
     With removing=True (state=absent) only what removal needs is checked: name, secrets_dir, consul.
     """
     problems = []
-    missing = [] if not removing else None
+    missing = []  # options a node needs to run; removal does without them
     name = params['name']
     if not re.match(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', name or ''):
         problems.append('name %r is not a valid container name (letters, digits, _ . -, not starting with a symbol)' % name)
     database = params.get('database') or 'postgres'
-    role = params.get('role') or 'traditional'
-
-    plain = {'database': database}
-    files = {}
-    if database == 'postgres':
-        if not params.get('pg_host') and missing is not None:
-            missing.append('pg_host is required when database is postgres')
-        ds_plain, ds_files = datastore_settings(params, with_read_only=True)
-        plain.update(ds_plain)
-        files.update(ds_files)
-    else:
-        given = sorted(n for n in ('pg_host', 'pg_password', 'pg_ro_host', 'pg_ro_password') if params.get(n))
-        if given:
-            problems.append('database is off, so %s cannot be used' % ', '.join(given))
-
-    for setting in ('db_update_frequency', 'db_update_propagation', 'db_cache_ttl'):
-        value = params.get(setting)
-        if value is not None:
-            if value < 0:
-                problems.append('%s must be 0 or more, got %s' % (setting, value))
-            plain[setting] = value
-
-    if role != 'traditional':
-        plain['role'] = role
-    for setting in ('cluster_control_plane', 'cluster_listen', 'proxy_listen', 'admin_listen', 'status_listen'):
-        if params.get(setting) is not None:
-            plain[setting] = params[setting]
-    if role == 'data_plane':
-        if database != 'off':
-            problems.append('role data_plane needs database off')
-        if not params.get('cluster_control_plane') and missing is not None:
-            missing.append('role data_plane needs cluster_control_plane (host:port of the control plane)')
-    if role in ('control_plane', 'data_plane'):
-        for option in ('cluster_cert', 'cluster_cert_key'):
-            if not params.get(option) and missing is not None:
-                missing.append('role %s needs %s' % (role, option))
-    for option in ('cluster_cert', 'cluster_cert_key'):
-        if params.get(option):
-            try:
-                files[option] = resolve_pem(params[option], read_file)
-            except ValueError as exc:
-                problems.append('%s: %s' % (option, exc))
-
-    urls = {}
-    for setting, default in (('admin_listen', KONG_DEFAULT_ADMIN_LISTEN), ('proxy_listen', KONG_DEFAULT_PROXY_LISTEN),
-                             ('status_listen', None)):
-        try:
-            urls[setting] = listen_url(params.get(setting) if params.get(setting) is not None else default)
-        except ValueError as exc:
-            problems.append('%s: %s' % (setting, exc))
-            urls[setting] = None
+    plain, files = _database_settings(params, database, problems, missing)
+    _cluster_settings(params, database, plain, files, read_file, problems, missing)
+    urls = _listen_urls(params, problems)
     admin_url = params.get('admin_url') or urls['admin_listen']
-
-    env = dict((env_name(setting), kong_env_value(value)) for setting, value in plain.items())
-    managed = dict((env_name(setting), setting) for setting in plain)
-    extra_env = params.get('env') or {}
-    problems.extend(check_env(extra_env, managed))
-    for key, value in extra_env.items():
-        env[key] = kong_env_value(value)
-
-    labels = {}
-    for key, value in (params.get('labels') or {}).items():
-        if key.startswith(LABEL_PREFIX):
-            problems.append('label %s uses the reserved prefix %s' % (key, LABEL_PREFIX))
-        labels[key] = str(value)
-    labels[LABEL_CLUSTER] = params.get('cluster') or 'kong'
-    labels[LABEL_ROLE] = 'kong'
-    if params.get('index') is not None:
-        if params['index'] < 1:
-            problems.append('index must be 1 or more, got %s' % params['index'])
-        labels[LABEL_INDEX] = str(params['index'])
+    env, env_problems = settings_env(plain, params.get('env') or {})
+    problems.extend(env_problems)
+    labels = _node_labels(params, problems)
 
     for option in ('wait_timeout', 'stop_timeout'):
         if params.get(option) is not None and params[option] < 0:
@@ -269,10 +203,10 @@ def build_node_spec(params, read_file=read_text_file, removing=False):
         except ValueError as exc:
             problems.append(str(exc))
 
-    if missing:
+    if not removing:
         problems = missing + problems
-    if not removing and not params.get('image'):
-        problems.insert(0, 'image is required unless state is absent')
+        if not params.get('image'):
+            problems.insert(0, 'image is required unless state is absent')
     if problems:
         raise ValueError('; '.join(problems))
 
@@ -288,6 +222,84 @@ def build_node_spec(params, read_file=read_text_file, removing=False):
         admin_url=admin_url, proxy_url=urls['proxy_listen'], status_url=urls['status_listen'],
         database=database, consul=consul, wait=params.get('wait', True), wait_timeout=params.get('wait_timeout', 60),
         secrets_owner=secrets_owner)
+
+
+def _database_settings(params, database, problems, missing):
+    """(plain, files) of the datastore and cache options; a DB-less node takes no pg_* option."""
+    plain = {'database': database}
+    files = {}
+    if database == 'postgres':
+        if not params.get('pg_host'):
+            missing.append('pg_host is required when database is postgres')
+        ds_plain, ds_files = datastore_settings(params, with_read_only=True)
+        plain.update(ds_plain)
+        files.update(ds_files)
+    else:
+        given = sorted(n for n in ('pg_host', 'pg_password', 'pg_ro_host', 'pg_ro_password') if params.get(n))
+        if given:
+            problems.append('database is off, so %s cannot be used' % ', '.join(given))
+
+    for setting in ('db_update_frequency', 'db_update_propagation', 'db_cache_ttl'):
+        value = params.get(setting)
+        if value is not None:
+            if value < 0:
+                problems.append('%s must be 0 or more, got %s' % (setting, value))
+            plain[setting] = value
+    return plain, files
+
+
+def _cluster_settings(params, database, plain, files, read_file, problems, missing):
+    """Add the role, cluster and listen settings to plain and the cluster certificate (hybrid mode) to files."""
+    role = params.get('role') or 'traditional'
+    if role != 'traditional':
+        plain['role'] = role
+    for setting in ('cluster_control_plane', 'cluster_listen', 'proxy_listen', 'admin_listen', 'status_listen'):
+        if params.get(setting) is not None:
+            plain[setting] = params[setting]
+    if role == 'data_plane':
+        if database != 'off':
+            problems.append('role data_plane needs database off')
+        if not params.get('cluster_control_plane'):
+            missing.append('role data_plane needs cluster_control_plane (host:port of the control plane)')
+    if role in ('control_plane', 'data_plane'):
+        for option in ('cluster_cert', 'cluster_cert_key'):
+            if not params.get(option):
+                missing.append('role %s needs %s' % (role, option))
+    for option in ('cluster_cert', 'cluster_cert_key'):
+        if params.get(option):
+            try:
+                files[option] = resolve_pem(params[option], read_file)
+            except ValueError as exc:
+                problems.append('%s: %s' % (option, exc))
+
+
+def _listen_urls(params, problems):
+    """{admin_listen, proxy_listen, status_listen: URL or None}, with Kong's defaults for an option not given."""
+    urls = {}
+    for setting, default in (('admin_listen', KONG_DEFAULT_ADMIN_LISTEN), ('proxy_listen', KONG_DEFAULT_PROXY_LISTEN),
+                             ('status_listen', None)):
+        try:
+            urls[setting] = listen_url(params.get(setting) if params.get(setting) is not None else default)
+        except ValueError as exc:
+            problems.append('%s: %s' % (setting, exc))
+            urls[setting] = None
+    return urls
+
+
+def _node_labels(params, problems):
+    """The container labels without the config hash: the labels option, then the reserved kongops ones."""
+    labels = {}
+    for key, value in (params.get('labels') or {}).items():
+        if key.startswith(LABEL_PREFIX):
+            problems.append('label %s uses the reserved prefix %s' % (key, LABEL_PREFIX))
+        labels[key] = str(value)
+    labels[LABEL_CLUSTER] = params.get('cluster') or 'kong'
+    labels[LABEL_ROLE] = 'kong'
+    if params.get('index') is not None:
+        if params['index'] < 1:
+            problems.append('index must be 1 or more, got %s' % params['index'])
+        labels[LABEL_INDEX] = str(params['index'])
+    return labels
 
 
 def plan_container_actions(state, current, desired_hash, desired_image_id=None):
