@@ -42,12 +42,16 @@ try:
 except ImportError:
     RequestException = OSError
 
+# Every container the collection makes carries labels under one prefix; the prefix is reserved.
 LABEL_PREFIX = 'io.kongops.'
-LABEL_CLUSTER = 'io.kongops.cluster'
-LABEL_ROLE = 'io.kongops.role'
-LABEL_INDEX = 'io.kongops.node-index'
-LABEL_HASH = 'io.kongops.config-hash'
-DEFAULT_SECRETS_BASE = '/var/lib/kongops'
+LABEL_CLUSTER = LABEL_PREFIX + 'cluster'
+LABEL_ROLE = LABEL_PREFIX + 'role'            # kong, lb, migrations, consul, postgres
+LABEL_INDEX = LABEL_PREFIX + 'node-index'
+LABEL_HOST = LABEL_PREFIX + 'host'            # the inventory host a container belongs to
+LABEL_HASH = LABEL_PREFIX + 'config-hash'
+
+# Where the collection keeps its files on a Docker host (a node's secrets, migrations runs).
+STATE_DIR = '/var/lib/kongops'
 
 DOCKER_ARGSPEC = dict(
     docker_host=dict(type='str', default='unix:///var/run/docker.sock', fallback=(env_fallback, ['DOCKER_HOST'])),

@@ -17,12 +17,12 @@ import re
 
 from ansible_collections.kongops.cluster.plugins.module_utils._config_hash import config_hash
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
-    DEFAULT_SECRETS_BASE,
     LABEL_CLUSTER,
     LABEL_HASH,
     LABEL_INDEX,
     LABEL_PREFIX,
     LABEL_ROLE,
+    STATE_DIR,
     env_dict,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import (
@@ -164,7 +164,7 @@ def read_text_file(path):
 
 
 def default_secrets_dir(name):
-    return '%s/%s/secrets' % (DEFAULT_SECRETS_BASE, name)
+    return '%s/%s/secrets' % (STATE_DIR, name)
 
 
 def build_node_spec(params, read_file=read_text_file, removing=False):

@@ -224,7 +224,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     HAS_DOCKER,
     LABEL_CLUSTER,
     LABEL_HASH,
-    LABEL_PREFIX,
+    LABEL_HOST,
     LABEL_ROLE,
     NodeError,
     check_docker_params,
@@ -350,7 +350,7 @@ def main():
     conf_path = os.path.join(params['conf_dir'], CONF_NAME)
     labels = {LABEL_CLUSTER: params['cluster'], LABEL_ROLE: 'lb'}
     if params['host']:
-        labels[LABEL_PREFIX + 'host'] = params['host']
+        labels[LABEL_HOST] = params['host']
     result = dict(changed=False, actions=[], conf_path=conf_path, backends=[], container=dict(name=params['name']))
     try:
         consul = ConsulClient(params['consul']['url'], **consul_client_options(params['consul']))

@@ -220,7 +220,6 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
-    DEFAULT_SECRETS_BASE,
     DOCKER_ARGSPEC,
     DOCKER_IMPORT_ERROR,
     DOCKER_REQUIRED_TOGETHER,
@@ -228,6 +227,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     LABEL_CLUSTER,
     LABEL_ROLE,
     NodeError,
+    STATE_DIR,
     check_docker_params,
     describe_docker_error,
     docker_api_client,
@@ -304,7 +304,7 @@ def main():
     secrets = [value for value in files.values() if value]
     cluster = params['cluster']
     labels = {LABEL_CLUSTER: cluster, LABEL_ROLE: 'migrations'}
-    parent = params['secrets_dir'] or '%s/%s-migrations' % (DEFAULT_SECRETS_BASE, cluster)
+    parent = params['secrets_dir'] or '%s/%s-migrations' % (STATE_DIR, cluster)
 
     def fail(msg, **details):
         for key in ('stdout', 'stderr'):

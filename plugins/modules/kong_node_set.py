@@ -201,10 +201,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
     LABEL_CLUSTER,
+    LABEL_HOST,
     LABEL_INDEX,
-    LABEL_PREFIX,
     LABEL_ROLE,
     NodeError,
+    STATE_DIR,
     check_docker_params,
     docker_api_client,
 )
@@ -216,7 +217,6 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_node_args im
     consul_factory,
 )
 
-LABEL_HOST = LABEL_PREFIX + 'host'
 NODE_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url')
 PER_NODE_OPTIONS = NODE_KEYS + ('state', 'secrets_dir')
 SET_OPTIONS = ('host', 'nodes', 'surplus', 'secrets_root', 'parallel')
@@ -244,7 +244,7 @@ def set_argument_spec():
             proxy_url=dict(type='str'),
         )),
         surplus=dict(type='str', default='remove', choices=['deregister', 'remove', 'keep']),
-        secrets_root=dict(type='path', default='/var/lib/kongops'),
+        secrets_root=dict(type='path', default=STATE_DIR),
         parallel=dict(type='int', default=4),
     )
     return spec
