@@ -8,7 +8,7 @@
 
 """Docker Engine plumbing: the daemon connection, images, containers, exec and one-off runs, the kongops labels.
 
-It talks to dockerd through the ``docker`` SDK's low-level ``APIClient`` and knows nothing of Kong or Consul.
+It talks to dockerd through the ``docker`` SDK's low-level ``APIClient`` and imports no Kong or Consul code.
 """
 
 from __future__ import annotations

@@ -62,7 +62,6 @@ class NodeRun(object):
         self.actions = []
         self.diff = None
         self.node = None
-        self.warnings = []
 
     def act(self, action):
         self.changed = True
