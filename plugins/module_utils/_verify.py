@@ -203,8 +203,8 @@ def consul_problems(report):
         container = _of_role_on(containers, 'consul', server.get('host'))
         down = container is not None and container.get('state') != 'running'
         if server.get('url') in silent and not down:  # a stopped container is already named by container_problems
-            problems.append('Consul server on %s (%s) does not answer: %s' % (server.get('host'), server['url'],
-                                                                            silent[server['url']]))
+            problems.append('Consul server on %s (%s) does not answer: %s' % (
+                server.get('host'), server['url'], silent[server['url']]))
     for item in _list(view.get('missing')):
         text = str(item)
         if text == 'no leader elected' or ' did not answer: ' in text or text.startswith('service '):

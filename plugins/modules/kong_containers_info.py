@@ -14,8 +14,8 @@ description:
     agents, the datastore, the load balancer) and reports its role, host, node index and state.
   - The verify role reads it on every host before asking any API, so that a node that exited, hung (paused) or was
     removed is named as such, even after Consul has reaped its registration.
-  - With O(test_lb_config=true) it also runs C(nginx -t) in every running load balancer container (role V(lb)): a
-    configuration on disk that NGINX refuses is found before the next reload, while the old one keeps serving.
+  - With O(test_lb_config=true) it also runs C(nginx -t) in every running load balancer container (role V(lb)), so
+    that a configuration on disk that NGINX refuses is found before the next reload, while the old one keeps serving.
   - Read-only (C(nginx -t) only reads the configuration); never reports a change.
 author: kongops.cluster contributors (@kongops)
 extends_documentation_fragment:
@@ -114,8 +114,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     DOCKER_REQUIRED_TOGETHER,
     HAS_DOCKER,
     LABEL_CLUSTER,
+    LABEL_HOST,
     LABEL_INDEX,
-    LABEL_PREFIX,
     LABEL_ROLE,
     NodeError,
     check_docker_params,
@@ -123,8 +123,6 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     docker_api_client,
     exec_in_container,
 )
-
-LABEL_HOST = LABEL_PREFIX + 'host'
 
 
 def exit_code_of(status):

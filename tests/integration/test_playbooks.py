@@ -281,6 +281,10 @@ def test_check_mode_tells_the_truth_and_the_next_run_heals():
     run(['docker', 'rm', '-f', '%s-kong-2' % CLUSTER], timeout=60)
     diverged = playbook('scale.yml', '-e', 'kong_nodes=3', '--check', '--diff', label='check diverged')
     assert diverged.recap.get('lab-dc1-h2', {}).get('changed', 0) >= 1, diverged.stdout[-4000:]
+    # What verify sees is reported as a prediction of what the real run fixes: no red error line, no failure.
+    assert diverged.returncode == 0 and '[ERROR]' not in diverged.stdout, diverged.stdout[-4000:]
+    assert 'check mode: the cluster as it is now' in diverged.stdout
+    assert 'Kong node lab-kong-2 (node 2 of the plan, on lab-dc1-h2) has no container' in diverged.stdout
     assert '%s-kong-2' % CLUSTER not in kong_containers(), 'check mode created the node'
     must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='heal'))
     assert_cluster_of(3)
