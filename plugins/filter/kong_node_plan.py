@@ -8,11 +8,17 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
+    DEFAULT_DATACENTER,
     MAX_NODES,
     PlacementError,
     parse_node_count,
     plan_nodes,
 )
+
+# The keys of a planned node that kong_node_set takes: its nodes suboptions (a unit test holds the two together).
+# The rest of a planned node (host, address, ports, proxy_url, datacenter, role) says where it lives; converging it
+# does not need that.
+NODE_SET_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url')
 
 
 def kong_node_plan(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
@@ -33,7 +39,7 @@ def kong_node_count(value, maximum=MAX_NODES):
 
 
 def kong_host_settings(hosts, hostvars):
-    """{host: {bind_address, node_address_base}} from inventory variables (not facts), for kong_node_plan."""
+    """{host: {bind_address, node_address_base, datacenter}} from inventory variables (not facts), for kong_node_plan."""
     settings = {}
     for host in hosts:
         variables = hostvars[host]
@@ -41,8 +47,14 @@ def kong_host_settings(hosts, hostvars):
             'bind_address': variables.get('kong_bind_address') or variables.get('kongops_address')
             or variables.get('ansible_host') or host,
             'node_address_base': variables.get('kong_node_address_base') or '',
+            'datacenter': variables.get('datacenter') or DEFAULT_DATACENTER,
         }
     return settings
+
+
+def kong_node_set_nodes(nodes):
+    """The planned nodes of one host as kong_node_set takes them: only the NODE_SET_KEYS each node has."""
+    return [dict((key, node[key]) for key in NODE_SET_KEYS if key in node) for node in nodes or []]
 
 
 class FilterModule(object):
@@ -51,4 +63,5 @@ class FilterModule(object):
             'kong_node_plan': kong_node_plan,
             'kong_node_count': kong_node_count,
             'kong_host_settings': kong_host_settings,
+            'kong_node_set_nodes': kong_node_set_nodes,
         }

@@ -2,13 +2,16 @@
 # Copyright (c) 2026, kongops.cluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Where each Kong node of a cluster runs and which addresses it binds.
+"""Where each Kong node of a cluster runs, which addresses it binds, its datacenter and its Kong role.
 
 Private to kongops.cluster: this API may change in any release.
 
 Placement is round robin over the hosts in inventory order, so node i always
 lands on the same host and keeps the same slot there when the cluster grows:
 scaling from 3 to 5 nodes leaves nodes 1 to 3 exactly where they were.
+
+Every planned node has the same keys whatever the policy: datacenter placement and
+hybrid mode are meant to add policies here (which datacenter, which role), not keys.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import re
 
 MAX_NODES = 250
 STRATEGIES = ('host_ports', 'node_address')
+# A host without a datacenter inventory variable is in dc1, as the consul and verify roles assume.
+DEFAULT_DATACENTER = 'dc1'
+# Kong node roles. Only traditional today (datastore, Admin API and proxy in one node); hybrid mode adds
+# control_plane and data_plane.
+ROLES = ('traditional',)
 
 _IPV4 = re.compile(r'^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$')
 
@@ -72,11 +80,17 @@ def _offset_address(base, offset):
     return '%d.%d.%d.%d' % (parts[0], parts[1], parts[2], last)
 
 
+def node_role(host, settings):
+    """The Kong role of a node on host: traditional, the only policy so far (hybrid mode will decide here)."""
+    return ROLES[0]
+
+
 def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports',
                proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10):
     """Return {host: [node, ...]} for count nodes over hosts.
 
-    host_settings maps host -> {'bind_address': ..., 'node_address_base': ...}.
+    host_settings maps host -> {'bind_address': ..., 'node_address_base': ..., 'datacenter': ...}
+    (a missing datacenter is DEFAULT_DATACENTER).
     With strategy host_ports every node binds its host's bind_address and the ports
     move by port_stride per slot on that host; with node_address node i binds
     node_address_base + i on the standard ports (one loopback address per node, as the lab does).
@@ -87,6 +101,8 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
     plan = {}
     for host, indexes in placement.items():
         settings = host_settings.get(host) or {}
+        datacenter = settings.get('datacenter') or DEFAULT_DATACENTER
+        role = node_role(host, settings)
         nodes = []
         for slot, index in enumerate(indexes):
             if strategy == 'node_address':
@@ -110,6 +126,8 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
                 'status_listen': '%s:%d' % (address, ports[2]),
                 'admin_url': 'http://%s:%d' % (address, ports[1]),
                 'proxy_url': 'http://%s:%d' % (address, ports[0]),
+                'datacenter': datacenter,
+                'role': role,
             })
         plan[host] = nodes
     return plan

@@ -29,6 +29,26 @@ def test_host_settings_come_from_inventory_variables():
     hostvars = {'a': {'kongops_address': '10.0.0.1'}, 'b': {'kong_bind_address': '10.0.0.9', 'kongops_address': '10.0.0.2'},
                 'c': {'ansible_host': 'c.example', 'kong_node_address_base': '127.0.3.100'}}
     settings = FILTERS['kong_host_settings'](['a', 'b', 'c'], hostvars)
-    assert settings == {'a': {'bind_address': '10.0.0.1', 'node_address_base': ''},
-                        'b': {'bind_address': '10.0.0.9', 'node_address_base': ''},
-                        'c': {'bind_address': 'c.example', 'node_address_base': '127.0.3.100'}}
+    assert settings == {'a': {'bind_address': '10.0.0.1', 'node_address_base': '', 'datacenter': 'dc1'},
+                        'b': {'bind_address': '10.0.0.9', 'node_address_base': '', 'datacenter': 'dc1'},
+                        'c': {'bind_address': 'c.example', 'node_address_base': '127.0.3.100', 'datacenter': 'dc1'}}
+
+
+def test_host_settings_carry_the_inventory_datacenter_into_the_plan():
+    hostvars = {'a': {'kongops_address': '10.0.1.1', 'datacenter': 'dc1'}, 'b': {'kongops_address': '10.0.2.1', 'datacenter': 'dc2'}}
+    settings = FILTERS['kong_host_settings'](['a', 'b'], hostvars)
+    assert settings['b'] == {'bind_address': '10.0.2.1', 'node_address_base': '', 'datacenter': 'dc2'}
+    plan = FILTERS['kong_node_plan'](3, ['a', 'b'], settings, cluster='c')
+    assert [(n['name'], n['datacenter'], n['role']) for host in ('a', 'b') for n in plan[host]] == [
+        ('c-kong-1', 'dc1', 'traditional'), ('c-kong-3', 'dc1', 'traditional'), ('c-kong-2', 'dc2', 'traditional')]
+
+
+def test_node_set_nodes_keeps_only_what_kong_node_set_takes():
+    plan = FILTERS['kong_node_plan'](4, ['a', 'b'], {'a': {'bind_address': '10.1.1.1'}, 'b': {'bind_address': '10.1.1.2'}}, cluster='c')
+    nodes = FILTERS['kong_node_set_nodes'](plan['a'])
+    assert nodes == [
+        {'name': 'c-kong-1', 'index': 1, 'proxy_listen': '10.1.1.1:8000', 'admin_listen': '10.1.1.1:8001',
+         'status_listen': '10.1.1.1:8100', 'admin_url': 'http://10.1.1.1:8001'},
+        {'name': 'c-kong-3', 'index': 3, 'proxy_listen': '10.1.1.1:8010', 'admin_listen': '10.1.1.1:8011',
+         'status_listen': '10.1.1.1:8110', 'admin_url': 'http://10.1.1.1:8011'}]
+    assert FILTERS['kong_node_set_nodes']([]) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
+    DEFAULT_DATACENTER,
     PlacementError,
     parse_node_count,
     place,
@@ -81,3 +82,30 @@ def test_node_address_rejects_bad_base_and_overflow():
         plan_nodes(200, ['h1'], {'h1': {'node_address_base': '127.0.1.100'}}, strategy='node_address')
     with pytest.raises(PlacementError, match='strategy'):
         plan_nodes(1, ['h1'], {}, strategy='spread')
+
+
+def test_a_planned_node_has_its_place_addresses_datacenter_and_role():
+    settings = {'h1': {'node_address_base': '127.0.2.100', 'datacenter': 'dc2'}}
+    assert plan_nodes(1, ['h1'], settings, cluster='lab', strategy='node_address') == {'h1': [{
+        'index': 1, 'name': 'lab-kong-1', 'host': 'h1', 'address': '127.0.2.101',
+        'proxy_port': 8000, 'admin_port': 8001, 'status_port': 8100,
+        'proxy_listen': '127.0.2.101:8000', 'admin_listen': '127.0.2.101:8001', 'status_listen': '127.0.2.101:8100',
+        'admin_url': 'http://127.0.2.101:8001', 'proxy_url': 'http://127.0.2.101:8000',
+        'datacenter': 'dc2', 'role': 'traditional'}]}
+
+
+def test_nodes_take_their_hosts_datacenter_or_dc1():
+    settings = {'h1': {'bind_address': '10.0.1.1', 'datacenter': 'dc1'}, 'h2': {'bind_address': '10.0.2.1', 'datacenter': 'dc2'},
+                'h3': {'bind_address': '10.0.3.1', 'datacenter': ''}}
+    plan = plan_nodes(6, HOSTS, settings)
+    assert [(n['index'], n['datacenter']) for h in HOSTS for n in plan[h]] == [
+        (1, 'dc1'), (4, 'dc1'), (2, 'dc2'), (5, 'dc2'), (3, DEFAULT_DATACENTER), (6, DEFAULT_DATACENTER)]
+    assert DEFAULT_DATACENTER == 'dc1'
+    assert set(n['role'] for h in HOSTS for n in plan[h]) == {'traditional'}
+
+
+def test_growing_keeps_every_node_exactly_as_it_was():
+    settings = {h: {'bind_address': '10.0.0.%d' % (i + 1), 'datacenter': 'dc%d' % (i + 1)} for i, h in enumerate(HOSTS)}
+    small, large = plan_nodes(5, HOSTS, settings), plan_nodes(11, HOSTS, settings)
+    for host, nodes in small.items():
+        assert large[host][:len(nodes)] == nodes
