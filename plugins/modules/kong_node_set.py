@@ -54,7 +54,8 @@ options:
   nodes:
     description:
       - The nodes this host must run; an empty list means none.
-      - The output of the P(kongops.cluster.kong_node_plan#filter) filter for this host can be passed as it is.
+      - One host's nodes of the P(kongops.cluster.kong_node_plan#filter) filter through the
+        P(kongops.cluster.kong_node_set_nodes#filter) filter, which keeps the keys below.
     type: list
     elements: dict
     required: true
@@ -77,24 +78,6 @@ options:
         type: str
       admin_url:
         description: URL of the node's Admin API when it differs from what O(nodes[].admin_listen) gives.
-        type: str
-      host:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
-        type: str
-      address:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
-        type: str
-      proxy_port:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
-        type: int
-      admin_port:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
-        type: int
-      status_port:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
-        type: int
-      proxy_url:
-        description: Ignored; part of the P(kongops.cluster.kong_node_plan#filter) output.
         type: str
   surplus:
     description:
@@ -122,7 +105,7 @@ EXAMPLES = r"""
   kongops.cluster.kong_node_set:
     cluster: prod
     host: "{{ inventory_hostname }}"
-    nodes: "{{ kong_plan[inventory_hostname] }}"
+    nodes: "{{ kong_plan[inventory_hostname] | kongops.cluster.kong_node_set_nodes }}"
     surplus: remove
     image: kong:3.9
     pg_host: 10.20.0.11
@@ -235,13 +218,6 @@ def set_argument_spec():
             admin_listen=dict(type='str'),
             status_listen=dict(type='str'),
             admin_url=dict(type='str'),
-            # accepted so the kong_node_plan output can be passed as it is; not used
-            host=dict(type='str'),
-            address=dict(type='str'),
-            proxy_port=dict(type='int'),
-            admin_port=dict(type='int'),
-            status_port=dict(type='int'),
-            proxy_url=dict(type='str'),
         )),
         surplus=dict(type='str', default='remove', choices=['deregister', 'remove', 'keep']),
         secrets_root=dict(type='path', default=STATE_DIR),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.kongops.cluster.plugins.filter.kong_node_plan import NODE_SET_KEYS, kong_node_plan
 from ansible_collections.kongops.cluster.plugins.modules import kong_node_set
 from ansible_collections.kongops.cluster.tests.unit.plugins.fake_docker import FakeDocker
 from ansible_collections.kongops.cluster.tests.unit.plugins.fakes import FakeConsul
@@ -37,8 +38,7 @@ def set_args(docker_fake, consul, kong_factory, tmp_path):
         if index not in admins:
             admins[index] = kong_factory(version='3.9.1')
         return {'name': 'it-kong-%d' % index, 'index': index, 'admin_listen': '127.0.6.%d:8001' % (100 + index),
-                'proxy_listen': '127.0.6.%d:8000' % (100 + index), 'admin_url': admins[index].url,
-                'host': 'h1', 'address': '127.0.6.%d' % (100 + index), 'proxy_port': 8000}
+                'proxy_listen': '127.0.6.%d:8000' % (100 + index), 'admin_url': admins[index].url}
 
     def make(indexes, **overrides):
         args = dict(cluster='it', host='h1', nodes=[node(i) for i in indexes], image=IMAGE, pull='never',
@@ -126,4 +126,21 @@ def test_duplicate_node_names_are_refused(set_args, docker_fake, run_module):
     args['nodes'] = args['nodes'] * 2
     result = run(run_module, args)
     assert result.failed and 'node it-kong-1 is listed twice' in result['msg']
+    assert names(docker_fake) == []
+
+
+def test_nodes_take_exactly_the_keys_the_plan_filter_keeps():
+    # kong_node_set_nodes keeps NODE_SET_KEYS of each planned node: they must be the nodes suboptions, and the plan
+    # must have every one of them.
+    suboptions = kong_node_set.set_argument_spec()['nodes']['options']
+    assert set(suboptions) == set(NODE_SET_KEYS)
+    planned = kong_node_plan(1, ['h1'], {'h1': {'bind_address': '127.0.6.1'}})['h1'][0]
+    assert set(NODE_SET_KEYS) <= set(planned)
+
+
+def test_a_node_with_keys_it_does_not_use_is_refused(set_args, docker_fake, run_module):
+    args = set_args([1])
+    args['nodes'][0]['datacenter'] = 'dc1'
+    result = run(run_module, args)
+    assert result.failed and 'datacenter' in result['msg']
     assert names(docker_fake) == []
