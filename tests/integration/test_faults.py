@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 
 from test_playbooks import (  # noqa: E402 pylint: disable=import-error
-    CLUSTER, LB_CONF, ROOT, lb_request, lb_request_failed, must_pass, playbook, run, task_outcomes, total_changed,
+    CLUSTER, LB_CONF, ROOT, TIMINGS, lb_request, lb_request_failed, must_pass, playbook, run, task_outcomes, total_changed,
 )
 
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
@@ -103,6 +103,8 @@ def healthy_cluster():
     status, _body = admin('PUT', first + '/routes/' + CANARY, {'paths': ['/' + CANARY], 'service': {'name': CANARY}})
     assert status in (200, 201), status
     yield
+    print('\nverify and heal timings (s): ' + json.dumps(dict((k, v) for k, v in TIMINGS.items()
+                                                            if k.startswith(('fault', 'heal', 'healthy', 'after'))), indent=1))
 
 
 def test_verify_passes_ten_times_in_a_row_on_a_healthy_cluster():
@@ -114,11 +116,11 @@ def test_verify_passes_ten_times_in_a_row_on_a_healthy_cluster():
 
 
 def heal(name):
-    return must_pass(playbook(name, '-e', 'kong_nodes=%d' % NODES, label='heal: ' + name))
+    return must_pass(playbook(name, '-e', 'kong_nodes=%d' % NODES, label='heal %d: %s' % (len(TIMINGS), name)))
 
 
 def after_heal():
-    result = verify('-e', 'kong_nodes=%d' % NODES, label='after heal')
+    result = verify('-e', 'kong_nodes=%d' % NODES, label='after heal %d' % len(TIMINGS))
     assert result.returncode == 0, result.stdout[-4000:]
     assert_canary_everywhere()
 
