@@ -103,8 +103,8 @@ def healthy_cluster():
     status, _body = admin('PUT', first + '/routes/' + CANARY, {'paths': ['/' + CANARY], 'service': {'name': CANARY}})
     assert status in (200, 201), status
     yield
-    print('\nverify and heal timings (s): ' + json.dumps(dict((k, v) for k, v in TIMINGS.items()
-                                                            if k.startswith(('fault', 'heal', 'healthy', 'after'))), indent=1))
+    timings = dict((k, v) for k, v in TIMINGS.items() if k.startswith(('fault', 'heal', 'healthy', 'after')))
+    print('\nverify and heal timings (s): ' + json.dumps(timings, indent=1))
 
 
 def test_verify_passes_ten_times_in_a_row_on_a_healthy_cluster():
