@@ -4,11 +4,17 @@
 
 from __future__ import annotations
 
+from ansible_collections.kongops.cluster.plugins.doc_fragments.http_connection import (
+    ModuleDocFragment as HttpConnection,
+    add_options,
+)
+
 
 class ModuleDocFragment(object):
 
-    # Options of KONG_ADMIN_ARGSPEC in plugins/module_utils/_kong_admin.py (the Admin API URL itself is module-specific).
-    DOCUMENTATION = r"""
+    # The options of kong_admin_argspec() in plugins/module_utils/_kong_admin.py beyond the HTTP connection ones
+    # (the Admin API URL itself is module-specific).
+    TOKEN = r"""
 options:
   admin_token:
     description:
@@ -22,32 +28,8 @@ options:
       - Name of the header that carries O(admin_token) (Kong's C(rbac_auth_header)).
     type: str
     default: Kong-Admin-Token
-  validate_certs:
-    description:
-      - Verify the TLS certificate of an C(https://) Admin API.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file of the CA that signed the Admin API certificate. Used when O(validate_certs=true).
-    type: path
-  client_cert:
-    description:
-      - PEM client certificate for mutual TLS with the Admin API.
-    type: path
-  client_key:
-    description:
-      - PEM private key of O(client_cert). Requires O(client_cert).
-    type: path
-  timeout:
-    description:
-      - Seconds to wait for each Admin API request (connect and read). Must be greater than 0.
-    type: float
-    default: 10
-  retries:
-    description:
-      - How many times an idempotent read (GET) is retried after a connection error or an HTTP 502, 503 or 504
-        answer, with exponential backoff. Writes are never retried.
-    type: int
-    default: 3
 """
+
+
+# kongops.cluster.kong_admin: the Kong Admin API options at the top level.
+ModuleDocFragment.DOCUMENTATION = add_options(ModuleDocFragment.TOKEN, HttpConnection.DOCUMENTATION)

@@ -5,10 +5,18 @@
 
 from __future__ import annotations
 
+from ansible_collections.kongops.cluster.plugins.doc_fragments.consul import ModuleDocFragment as Consul
+from ansible_collections.kongops.cluster.plugins.doc_fragments.http_connection import (
+    ModuleDocFragment as HttpConnection,
+    add_options,
+)
+
 
 class ModuleDocFragment(object):
-    # Options every Kong node takes, shared by kong_node and kong_node_set.
-    DOCUMENTATION = r"""
+
+    # Options every Kong node takes, shared by kong_node and kong_node_set; the consul option with the sub-options of
+    # the node's service registration (CONSUL_OPTIONS in plugins/module_utils/_kong_node_args.py).
+    NODE = r"""
 options:
   image:
     description:
@@ -153,36 +161,6 @@ options:
       - The service definition is read first (C(GET /v1/agent/service/<id>)) and written only when it differs.
     type: dict
     suboptions:
-      url:
-        description: URL of the host's local Consul agent.
-        type: str
-        default: http://127.0.0.1:8500
-      token:
-        description:
-          - Consul ACL token, sent in the C(X-Consul-Token) header.
-          - If not set, the value of the E(CONSUL_HTTP_TOKEN) environment variable is used.
-        type: str
-      validate_certs:
-        description: Verify the agent's TLS certificate.
-        type: bool
-        default: true
-      ca_path:
-        description: CA certificate file for the agent's TLS certificate.
-        type: path
-      client_cert:
-        description: Client certificate file presented to the agent.
-        type: path
-      client_key:
-        description: Private key file of O(consul.client_cert).
-        type: path
-      timeout:
-        description: Seconds to wait for an answer from the agent.
-        type: float
-        default: 10
-      retries:
-        description: Retries of idempotent reads on connection errors and 502/503/504.
-        type: int
-        default: 3
       service_name:
         description: Consul service name.
         type: str
@@ -227,3 +205,8 @@ options:
         type: str
         default: 1m
 """
+
+
+# kongops.cluster.kong_node: NODE, the consul option's sub-options completed with the agent connection.
+ModuleDocFragment.DOCUMENTATION = add_options(ModuleDocFragment.NODE, Consul.URL, Consul.TOKEN,
+                                              HttpConnection.DOCUMENTATION, parent='consul')

@@ -11,27 +11,26 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     ApiConnectionError,
     ApiError,
     ApiHTTPError,
     HttpApiClient,
+    connection_options,
+    http_connection_argspec,
 )
 
-CONSUL_ARGSPEC = dict(
-    token=dict(type='str', no_log=True, fallback=(env_fallback, ['CONSUL_HTTP_TOKEN'])),
-    validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
-    client_cert=dict(type='path'),
-    client_key=dict(type='path'),
-    timeout=dict(type='float', default=10),
-    retries=dict(type='int', default=3),
-)
+# The default agent URL of every consul option.
+CONSUL_DEFAULT_URL = 'http://127.0.0.1:8500'
 
 # Worst first: a service instance's status is the worst status of its checks.
 STATUS_RANK = {'critical': 3, 'maintenance': 3, 'warning': 2, 'passing': 1}
+
+
+def consul_argspec(**kwargs):
+    """The Consul HTTP API options (doc fragment kongops.cluster.consul): http_connection_argspec() with the ACL
+    token option ``token``; kwargs as there (url_default=CONSUL_DEFAULT_URL for the sub-options of a consul option)."""
+    return http_connection_argspec(token='token', token_env='CONSUL_HTTP_TOKEN', **kwargs)
 
 
 class ConsulError(ApiHTTPError):
@@ -73,16 +72,10 @@ class ConsulRateLimited(ConsulError):
 
 
 def consul_client_options(params):
-    """Keyword arguments for ConsulClient from a module's params (the CONSUL_ARGSPEC options)."""
-    return dict(
-        token=params.get('token'),
-        validate_certs=params.get('validate_certs', True),
-        ca_path=params.get('ca_path'),
-        client_cert=params.get('client_cert'),
-        client_key=params.get('client_key'),
-        timeout=params.get('timeout') or 10,
-        retries=params.get('retries') if params.get('retries') is not None else 3,
-    )
+    """Keyword arguments for ConsulClient from a module's params (the consul_argspec() options)."""
+    options = connection_options(params)
+    options['token'] = params.get('token')
+    return options
 
 
 def _header_int(headers, name):
@@ -290,7 +283,7 @@ def leader_node_from_raft(configuration):
 
 
 __all__ = [
-    'ApiConnectionError', 'ApiError', 'CONSUL_ARGSPEC', 'ConsulACLError', 'ConsulClient', 'ConsulError',
-    'ConsulNoLeader', 'ConsulNoPath', 'ConsulNoServers', 'ConsulRateLimited', 'ConsulResult', 'consul_client_options',
-    'leader_node_from_raft', 'summarize_health_entries', 'worst_status',
+    'ApiConnectionError', 'ApiError', 'CONSUL_DEFAULT_URL', 'ConsulACLError', 'ConsulClient', 'ConsulError',
+    'ConsulNoLeader', 'ConsulNoPath', 'ConsulNoServers', 'ConsulRateLimited', 'ConsulResult', 'consul_argspec',
+    'consul_client_options', 'leader_node_from_raft', 'summarize_health_entries', 'worst_status',
 ]

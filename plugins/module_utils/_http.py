@@ -16,6 +16,8 @@ import traceback
 
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible.module_utils.basic import env_fallback
+
 try:
     import requests
     from requests.structures import CaseInsensitiveDict
@@ -32,6 +34,42 @@ RETRY_STATUSES = (502, 503, 504)
 SECRET_HEADER_HINTS = ('token', 'authorization', 'apikey', 'api-key', 'secret', 'password')
 REDACTED = '********'
 MAX_BODY_IN_MESSAGE = 300
+
+
+def http_connection_argspec(token=None, token_env=None, url_default=None, timeouts=True, **options):
+    """The argument spec of one HTTP API connection; a new dict on every call.
+
+    token names the API's secret token option (no_log), read from the environment variable token_env when not set.
+    url_default adds an option url with that default (the sub-options of a consul option). timeouts=False leaves out
+    timeout and retries, for a caller that takes them from elsewhere. options are the caller's own, merged in last
+    (so they may also replace a common one, as consul_leader's overall timeout does).
+    """
+    spec = dict(
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path'),
+        client_key=dict(type='path'),
+    )
+    if timeouts:
+        spec.update(timeout=dict(type='float', default=10), retries=dict(type='int', default=3))
+    if token:
+        spec[token] = dict(type='str', no_log=True, fallback=(env_fallback, [token_env]))
+    if url_default:
+        spec['url'] = dict(type='str', default=url_default)
+    spec.update(options)
+    return spec
+
+
+def connection_options(params):
+    """HttpApiClient keyword arguments from the http_connection_argspec() options in a module's params."""
+    return dict(
+        validate_certs=params.get('validate_certs', True),
+        ca_path=params.get('ca_path'),
+        client_cert=params.get('client_cert'),
+        client_key=params.get('client_key'),
+        timeout=params.get('timeout') or 10,
+        retries=params.get('retries') if params.get('retries') is not None else 3,
+    )
 
 
 class ApiError(Exception):

@@ -12,28 +12,24 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     ApiConnectionError,
     ApiError,
     ApiHTTPError,
     HttpApiClient,
-)
-
-KONG_ADMIN_ARGSPEC = dict(
-    admin_token=dict(type='str', no_log=True, fallback=(env_fallback, ['KONG_ADMIN_TOKEN'])),
-    admin_token_header=dict(type='str', default='Kong-Admin-Token', no_log=False),
-    validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
-    client_cert=dict(type='path'),
-    client_key=dict(type='path'),
-    timeout=dict(type='float', default=10),
-    retries=dict(type='int', default=3),
+    connection_options,
+    http_connection_argspec,
 )
 
 # Endpoints that page with {"data": [...], "next": ..., "offset": ...}; guard against a server that never stops.
 MAX_PAGES = 1000
+
+
+def kong_admin_argspec(**options):
+    """The Kong Admin API options (doc fragment kongops.cluster.kong_admin), plus a module's own options."""
+    return http_connection_argspec(
+        token='admin_token', token_env='KONG_ADMIN_TOKEN',
+        admin_token_header=dict(type='str', default='Kong-Admin-Token', no_log=False), **options)
 
 
 class KongAdminError(ApiHTTPError):
@@ -49,17 +45,10 @@ class KongNotFound(KongAdminError):
 
 
 def kong_client_options(params):
-    """Keyword arguments for KongAdminClient from a module's params (the KONG_ADMIN_ARGSPEC options)."""
-    return dict(
-        token=params.get('admin_token'),
-        token_header=params.get('admin_token_header') or 'Kong-Admin-Token',
-        validate_certs=params.get('validate_certs', True),
-        ca_path=params.get('ca_path'),
-        client_cert=params.get('client_cert'),
-        client_key=params.get('client_key'),
-        timeout=params.get('timeout') or 10,
-        retries=params.get('retries') if params.get('retries') is not None else 3,
-    )
+    """Keyword arguments for KongAdminClient from a module's params (the kong_admin_argspec() options)."""
+    options = connection_options(params)
+    options.update(token=params.get('admin_token'), token_header=params.get('admin_token_header') or 'Kong-Admin-Token')
+    return options
 
 
 class KongAdminClient(HttpApiClient):
@@ -352,7 +341,7 @@ def summarize_node(info_json, status_json):
 
 
 __all__ = [
-    'ApiConnectionError', 'ApiError', 'KONG_ADMIN_ARGSPEC', 'KongAdminClient', 'KongAdminError', 'KongAuthError',
-    'KongNotFound', 'KongVersion', 'data_plane_compatible', 'datastore_label', 'kong_client_options',
+    'ApiConnectionError', 'ApiError', 'KongAdminClient', 'KongAdminError', 'KongAuthError', 'KongNotFound',
+    'KongVersion', 'data_plane_compatible', 'datastore_label', 'kong_admin_argspec', 'kong_client_options',
     'parse_kong_version', 'plugin_names', 'summarize_node', 'versions_compatible',
 ]

@@ -10,20 +10,22 @@ Private to kongops.cluster: this API may change in any release.
 from __future__ import annotations
 
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
-    KONG_ADMIN_ARGSPEC,
     KongAdminClient,
+    kong_admin_argspec,
     kong_client_options,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
+    CONSUL_DEFAULT_URL,
     ConsulClient,
+    consul_argspec,
     consul_client_options,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import DOCKER_ARGSPEC
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import DATASTORE_ARGSPEC
 
-CONSUL_OPTIONS = dict(
-    url=dict(type='str', default='http://127.0.0.1:8500'),
+# The consul option: the agent's connection and the node's service registration (doc fragment kongops.cluster.kong_node).
+CONSUL_OPTIONS = consul_argspec(
+    url_default=CONSUL_DEFAULT_URL,
     service_name=dict(type='str', default='kong'),
     service_id=dict(type='str'),
     tags=dict(type='list', elements='str', default=[]),
@@ -35,7 +37,6 @@ CONSUL_OPTIONS = dict(
     check_timeout=dict(type='str', default='2s'),
     deregister_critical_after=dict(type='str', default='1m'),
 )
-CONSUL_OPTIONS.update(CONSUL_ARGSPEC)
 
 
 def argument_spec():
@@ -78,7 +79,7 @@ def argument_spec():
         consul=dict(type='dict', options=CONSUL_OPTIONS),
     )
     spec.update(DATASTORE_ARGSPEC)
-    spec.update(KONG_ADMIN_ARGSPEC)
+    spec.update(kong_admin_argspec())
     spec.update(DOCKER_ARGSPEC)
     return spec
 

@@ -273,10 +273,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
+    CONSUL_DEFAULT_URL,
     ConsulACLError,
     ConsulClient,
     ConsulError,
+    consul_argspec,
     consul_client_options,
     leader_node_from_raft,
     summarize_health_entries,
@@ -534,9 +535,8 @@ def validate(params):
 
 
 def main():
-    argument_spec = dict(CONSUL_ARGSPEC)
-    argument_spec.update(
-        url=dict(type='list', elements='str', aliases=['urls'], default=['http://127.0.0.1:8500']),
+    argument_spec = consul_argspec(
+        url=dict(type='list', elements='str', aliases=['urls'], default=[CONSUL_DEFAULT_URL]),
         datacenter=dict(type='str'),
         datacenters=dict(type='list', elements='str'),
         expected_servers=dict(type='int'),
@@ -546,7 +546,7 @@ def main():
             datacenter=dict(type='str'),
         )),
         wait=dict(type='bool', default=True),
-        timeout=dict(type='float', default=60),
+        timeout=dict(type='float', default=60),  # replaces the per-request timeout: here it bounds the whole wait
         request_timeout=dict(type='float', default=10),
         interval=dict(type='float', default=1),
         stable_checks=dict(type='int', default=3),

@@ -21,6 +21,7 @@ description:
 author: kongops.cluster contributors (@kongops)
 extends_documentation_fragment:
   - kongops.cluster.kong_admin
+  - kongops.cluster.consul.discovery
   - kongops.cluster.attributes
   - kongops.cluster.attributes.info_module
   - kongops.cluster.attributes.actiongroup_kong
@@ -57,39 +58,7 @@ options:
       - Nodes found both here and in O(admin_urls) are queried once.
       - A Consul error (unreachable, rejected token, unknown datacenter) fails the module.
     type: dict
-    suboptions:
-      url:
-        description: Consul HTTP API URL.
-        type: str
-        default: http://127.0.0.1:8500
-      token:
-        description:
-          - Consul ACL token (C(X-Consul-Token)). If not set, the environment variable E(CONSUL_HTTP_TOKEN) is used.
-        type: str
-      datacenter:
-        description: Datacenter to read the service from (C(?dc=)). Defaults to the agent's own.
-        type: str
-      service:
-        description: Consul service name of the Kong nodes.
-        type: str
-        default: kong
-      only_passing:
-        description: Use only instances whose health checks all pass (C(?passing)). With V(false) every registered instance is queried.
-        type: bool
-        default: true
-      validate_certs:
-        description: Verify the TLS certificate of an C(https://) Consul URL.
-        type: bool
-        default: true
-      ca_path:
-        description: PEM file of the CA that signed the Consul certificate.
-        type: path
-      client_cert:
-        description: PEM client certificate for mutual TLS with Consul.
-        type: path
-      client_key:
-        description: PEM private key of O(consul.client_cert).
-        type: path
+    # suboptions: from the fragment kongops.cluster.consul.discovery
   expected_nodes:
     description:
       - How many nodes the cluster should have. When set, a different number of nodes found is a problem and the
@@ -311,17 +280,18 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
-    KONG_ADMIN_ARGSPEC,
     KongAdminClient,
     KongAuthError,
+    kong_admin_argspec,
     kong_client_options,
     parse_kong_version,
     summarize_node,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
+    CONSUL_DEFAULT_URL,
     ConsulACLError,
     ConsulClient,
+    consul_argspec,
     consul_client_options,
     summarize_health_entries,
 )
@@ -537,19 +507,18 @@ def validate(params):
 
 
 def main():
-    argument_spec = dict(KONG_ADMIN_ARGSPEC)
-    argument_spec.update(
+    argument_spec = kong_admin_argspec(
         admin_urls=dict(type='list', elements='str', default=[]),
         nodes=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
             admin_url=dict(type='str', required=True),
         )),
-        consul=dict(type='dict', options=dict(
-            url=dict(type='str', default='http://127.0.0.1:8500'),
+        # No timeout and retries of its own: the Admin API ones apply to the discovery request too.
+        consul=dict(type='dict', options=consul_argspec(
+            url_default=CONSUL_DEFAULT_URL, timeouts=False,
             datacenter=dict(type='str'),
             service=dict(type='str', default='kong'),
             only_passing=dict(type='bool', default=True),
-            **dict((name, CONSUL_ARGSPEC[name]) for name in ('token', 'validate_certs', 'ca_path', 'client_cert', 'client_key'))
         )),
         expected_nodes=dict(type='int'),
         concurrency=dict(type='int', default=8),

@@ -179,8 +179,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
-    KONG_ADMIN_ARGSPEC,
     KongAdminClient,
+    kong_admin_argspec,
     kong_client_options,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
@@ -285,7 +285,7 @@ def run_probe(module, clients, proxies, nodes, writer):
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = kong_admin_argspec(
         nodes=dict(type='list', elements='dict', required=True, options=dict(
             name=dict(type='str', required=True),
             admin_url=dict(type='str', required=True),
@@ -300,7 +300,6 @@ def main():
         slack=dict(type='float', default=2),
         fail_on_problems=dict(type='bool', default=True),
     )
-    argument_spec.update(KONG_ADMIN_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)

@@ -23,6 +23,7 @@ description:
 author: kongops.cluster contributors (@kongops)
 extends_documentation_fragment:
   - kongops.cluster.docker
+  - kongops.cluster.consul.agent
   - kongops.cluster.attributes
 attributes:
   check_mode:
@@ -123,35 +124,7 @@ options:
     description: The Consul agent the passing instances are read from.
     type: dict
     required: true
-    suboptions:
-      url:
-        description: URL of the agent's HTTP API.
-        type: str
-        default: http://127.0.0.1:8500
-      token:
-        description: ACL token, sent as C(X-Consul-Token).
-        type: str
-      validate_certs:
-        description: Verify the agent's TLS certificate.
-        type: bool
-        default: true
-      ca_path:
-        description: CA bundle for the agent's certificate.
-        type: path
-      client_cert:
-        description: Client certificate for mutual TLS.
-        type: path
-      client_key:
-        description: Key of O(consul.client_cert).
-        type: path
-      timeout:
-        description: Seconds per HTTP request.
-        type: float
-        default: 10
-      retries:
-        description: Retries of a failed read.
-        type: int
-        default: 3
+    # suboptions: from the fragment kongops.cluster.consul.agent
 seealso:
   - module: kongops.cluster.kong_node_set
   - module: kongops.cluster.consul_leader
@@ -211,8 +184,9 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     check_connection_params,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
+    CONSUL_DEFAULT_URL,
     ConsulClient,
+    consul_argspec,
     consul_client_options,
     summarize_health_entries,
 )
@@ -305,8 +279,6 @@ def nginx(api, container_id, *args):
 
 
 def main():
-    consul_options = dict(url=dict(type='str', default='http://127.0.0.1:8500'))
-    consul_options.update(CONSUL_ARGSPEC)
     argument_spec = dict(
         name=dict(type='str', required=True),
         image=dict(type='str', required=True),
@@ -326,7 +298,7 @@ def main():
         proxy_connect_timeout=dict(type='str', default='1s'),
         proxy_next_upstream=dict(type='str', default='error timeout http_502 http_503 http_504'),
         proxy_next_upstream_tries=dict(type='int', default=3),
-        consul=dict(type='dict', required=True, options=consul_options),
+        consul=dict(type='dict', required=True, options=consul_argspec(url_default=CONSUL_DEFAULT_URL)),
     )
     argument_spec.update(DOCKER_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_together=DOCKER_REQUIRED_TOGETHER)

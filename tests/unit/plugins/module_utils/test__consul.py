@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import ApiConnectionError
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
-    CONSUL_ARGSPEC,
+    CONSUL_DEFAULT_URL,
     ConsulACLError,
     ConsulClient,
     ConsulError,
@@ -16,6 +16,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     ConsulNoPath,
     ConsulNoServers,
     ConsulResult,
+    consul_argspec,
     consul_client_options,
     leader_node_from_raft,
     summarize_health_entries,
@@ -207,8 +208,13 @@ def test_url_forms_and_connection_errors():
 
 
 def test_argspec_and_options():
-    assert CONSUL_ARGSPEC['token']['no_log'] is True
-    assert CONSUL_ARGSPEC['token']['fallback'][1] == ['CONSUL_HTTP_TOKEN']
+    spec = consul_argspec()
+    assert spec['token']['no_log'] is True
+    assert spec['token']['fallback'][1] == ['CONSUL_HTTP_TOKEN']
+    assert sorted(spec) == ['ca_path', 'client_cert', 'client_key', 'retries', 'timeout', 'token', 'validate_certs']
+    suboptions = consul_argspec(url_default=CONSUL_DEFAULT_URL, timeouts=False, service=dict(type='str'))
+    assert sorted(suboptions) == ['ca_path', 'client_cert', 'client_key', 'service', 'token', 'url', 'validate_certs']
+    assert suboptions['url'] == {'type': 'str', 'default': 'http://127.0.0.1:8500'}
     options = consul_client_options({'token': 'abc', 'validate_certs': True, 'ca_path': '/ca.pem', 'client_cert': None,
                                      'client_key': None, 'timeout': 2.5, 'retries': 1})
     client = ConsulClient('https://127.0.0.1:8501', **options)

@@ -15,6 +15,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     ApiResponse,
     HttpApiClient,
     check_connection_params,
+    connection_options,
+    http_connection_argspec,
     redact_url,
     url_host_port,
     validate_base_url,
@@ -230,6 +232,20 @@ def test_bad_constructor_arguments():
     assert 'http://' in str(info.value)
     with pytest.raises(ValueError):
         HttpApiClient('http://127.0.0.1:8001', timeout=0)
+
+
+def test_connection_argspec_and_options():
+    spec = http_connection_argspec(token='api_token', token_env='API_TOKEN', url_default='http://127.0.0.1:1',
+                                   timeout=dict(type='float', default=60), extra=dict(type='int'))
+    assert spec['api_token']['no_log'] is True and spec['api_token']['fallback'][1] == ['API_TOKEN']
+    assert spec['timeout'] == {'type': 'float', 'default': 60}  # a caller's option replaces the common one
+    assert spec['retries'] == {'type': 'int', 'default': 3}
+    assert sorted(spec) == ['api_token', 'ca_path', 'client_cert', 'client_key', 'extra', 'retries', 'timeout', 'url',
+                            'validate_certs']
+    assert sorted(http_connection_argspec(timeouts=False)) == ['ca_path', 'client_cert', 'client_key', 'validate_certs']
+    assert http_connection_argspec() is not http_connection_argspec()
+    assert connection_options({'validate_certs': False, 'timeout': None, 'retries': 0}) == dict(
+        validate_certs=False, ca_path=None, client_cert=None, client_key=None, timeout=10, retries=0)
 
 
 def test_tls_options_reach_the_session():

@@ -8,7 +8,6 @@ import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import ApiConnectionError
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
-    KONG_ADMIN_ARGSPEC,
     KongAdminClient,
     KongAdminError,
     KongAuthError,
@@ -16,6 +15,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
     KongVersion,
     data_plane_compatible,
     datastore_label,
+    kong_admin_argspec,
     kong_client_options,
     parse_kong_version,
     plugin_names,
@@ -277,8 +277,12 @@ def test_retries_on_502_for_reads(fake_kong):
 
 
 def test_argspec_and_options():
-    assert KONG_ADMIN_ARGSPEC['admin_token']['no_log'] is True
-    assert KONG_ADMIN_ARGSPEC['admin_token']['fallback'][1] == ['KONG_ADMIN_TOKEN']
+    spec = kong_admin_argspec()
+    assert spec['admin_token']['no_log'] is True
+    assert spec['admin_token']['fallback'][1] == ['KONG_ADMIN_TOKEN']
+    assert spec['admin_token_header'] == {'type': 'str', 'default': 'Kong-Admin-Token', 'no_log': False}
+    assert sorted(spec) == ['admin_token', 'admin_token_header', 'ca_path', 'client_cert', 'client_key', 'retries',
+                            'timeout', 'validate_certs']
     options = kong_client_options({'admin_token': 't', 'admin_token_header': None, 'validate_certs': False,
                                    'ca_path': None, 'client_cert': None, 'client_key': None, 'timeout': 3, 'retries': 0})
     assert options['token'] == 't' and options['token_header'] == 'Kong-Admin-Token'
