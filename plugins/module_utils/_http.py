@@ -5,13 +5,13 @@
 # This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
 # without notice. Do not use it from other collections.
 
-"""A small JSON-over-HTTP client on one requests.Session, shared by the Kong Admin API and Consul clients."""
+"""The HTTP connection layer of the Kong Admin API and Consul clients: their common options, one requests.Session
+with urllib3 retries for reads, and the errors and messages every module shows."""
 
 from __future__ import annotations
 
 import json
 import re
-import time
 import traceback
 
 from urllib.parse import urlsplit, urlunsplit
@@ -20,16 +20,27 @@ from ansible.module_utils.basic import env_fallback
 
 try:
     import requests
+    from requests.adapters import HTTPAdapter
     from requests.structures import CaseInsensitiveDict
+    from urllib3.exceptions import ReadTimeoutError
+    from urllib3.util.retry import Retry
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
     CaseInsensitiveDict = dict
+    Retry = object  # lets ReadRetry be defined; no client is made without requests
 
-IDEMPOTENT_METHODS = ('GET', 'HEAD', 'OPTIONS')
+# Only reads are retried, as the retries option has always promised. The writes are Consul's service registration
+# and deregistration (PUT) inside a node converge and the probe's POST and DELETE of its own entities. POST creates,
+# so it is never sent twice. PUT and DELETE would be safe to repeat, but a failed one is reported at once instead of
+# after the backoff: the converge stops at that step (its order, deregister before stop, matters) and a rerun of
+# the task repeats it.
+RETRIED_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
 RETRY_STATUSES = (502, 503, 504)
+# urllib3's backoff factor: no pause before the first retry, then 0.6, 1.2, 2.4 s (factor * 2 ** (retry - 1)).
+RETRY_BACKOFF = 0.3
 # Header names whose values are secrets: they are redacted from every message and body we surface.
 SECRET_HEADER_HINTS = ('token', 'authorization', 'apikey', 'api-key', 'secret', 'password')
 REDACTED = '********'
@@ -99,6 +110,20 @@ class ApiConnectionError(ApiError):
 
 class ApiHTTPError(ApiError):
     """The server answered with a status that the caller did not accept (usually >= 400)."""
+
+
+class ReadRetry(Retry):
+    """urllib3's Retry, except that a method outside allowed_methods is never retried, whatever the error.
+
+    urllib3 itself retries connection errors for every method (the request was not sent yet); here a write is sent
+    once and its error is the first one.
+    """
+
+    def increment(self, method=None, url=None, *args, **kwargs):
+        if method is not None and method.upper() not in self.allowed_methods:
+            # As if the retries were used up: urllib3 raises the error as it would after the last retry.
+            return super(ReadRetry, self.new(total=0)).increment(method, url, *args, **kwargs)
+        return super(ReadRetry, self).increment(method, url, *args, **kwargs)
 
 
 def redact_url(url):
@@ -173,7 +198,9 @@ def describe_connection_error(exc, timeout=None):
             return 'TLS error: %s' % (match.group(0).strip() if match else 'handshake or certificate verification failed')
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return 'connection timed out%s' % (' after %ss' % timeout if timeout else '')
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        # Once urllib3 has retried a read timeout, requests raises a ConnectionError around urllib3's MaxRetryError.
+        cause = getattr(exc.args[0], 'reason', None) if exc.args else None
+        if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(cause, ReadTimeoutError):
             return 'no answer within %ss (read timeout)' % timeout if timeout else 'read timed out'
         if isinstance(exc, requests.exceptions.InvalidURL):
             return 'invalid URL'
@@ -214,13 +241,15 @@ class ApiResponse(object):
 
 
 class HttpApiClient(object):
-    """JSON over HTTP with retries for idempotent reads only.
+    """JSON over HTTP on one requests.Session; urllib3 retries reads (RETRIED_METHODS) up to ``retries`` times on
+    connection errors and RETRY_STATUSES, with exponential backoff.
 
+    A client that polls (readiness, propagation) takes retries=0: its loop is the retry, and every look counts.
     Subclasses turn error answers into their own exceptions by overriding ``make_http_error``.
     """
 
     def __init__(self, base_url, headers=None, timeout=10, validate_certs=True, ca_path=None, client_cert=None,
-                 client_key=None, retries=3, backoff=0.3, what='URL'):
+                 client_key=None, retries=3, backoff=RETRY_BACKOFF, what='URL'):
         if not HAS_REQUESTS:
             raise ImportError('the Python library requests is required')
         self.base_url = validate_base_url(base_url, what)
@@ -228,9 +257,14 @@ class HttpApiClient(object):
         if timeout is None or timeout <= 0:
             raise ValueError('timeout must be greater than 0, got %s' % timeout)
         self.timeout = float(timeout)
-        self.retries = max(0, int(retries or 0))
-        self.backoff = float(backoff)
         self.session = requests.Session()
+        # raise_on_status=False: after the last retry the caller gets that answer (and its message), not a RetryError.
+        # Retry-After is not waited for: the modules' own timeouts bound every wait.
+        adapter = HTTPAdapter(max_retries=ReadRetry(
+            total=max(0, int(retries or 0)), allowed_methods=RETRIED_METHODS, status_forcelist=RETRY_STATUSES,
+            backoff_factor=float(backoff), raise_on_status=False, respect_retry_after_header=False))
+        self.session.mount('http://', adapter)
+        self.session.mount('https://', adapter)
         self.session.headers['Accept'] = 'application/json'
         self.session.headers['User-Agent'] = 'kongops.cluster'
         self._secrets = []
@@ -295,35 +329,24 @@ class HttpApiClient(object):
         return ApiConnectionError(self.redact(describe_connection_error(exc, timeout)), url=url, method=method)
 
     # -- the one request path ----------------------------------------------------------------------------------
-    def request(self, method, path, params=None, json=None, ok=(200,), retry=None, headers=None, data=None, timeout=None):
-        """Send one request (plus retries) and return an ApiResponse whose status is in ``ok``.
+    def request(self, method, path, params=None, json=None, ok=(200,), timeout=None):
+        """Send a request and return an ApiResponse whose status is in ``ok``; raise ApiError otherwise.
 
-        retry=None retries idempotent methods only; retry=True/False forces it on/off.
-        Retries happen on connection errors and 502/503/504, with exponential backoff.
+        The answer or error is that of the last attempt when the session retried a read.
         """
         method = method.upper()
         url = self.url_for(path)
         shown_url = redact_url(url)
-        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else bool(retry)
-        attempts = 1 + (self.retries if may_retry else 0)
         request_timeout = float(timeout) if timeout else self.timeout
-        last_error = None
-        for attempt in range(1, attempts + 1):
-            if attempt > 1:
-                time.sleep(self.backoff * (2 ** (attempt - 2)))
-            try:
-                raw = self.session.request(method, url, params=params, json=json, data=data, headers=headers,
-                                           timeout=request_timeout, allow_redirects=False)
-            except (requests.exceptions.RequestException, ValueError) as exc:
-                last_error = self.make_connection_error(method, shown_url, exc, request_timeout)
-                continue
-            response = ApiResponse(raw.status_code, raw.headers, raw.text, url=shown_url, method=method)
-            if response.status in ok:
-                return response
-            last_error = self.make_http_error(method, shown_url, response.status, response.text, response.headers)
-            if response.status not in RETRY_STATUSES:
-                break
-        raise last_error
+        try:
+            raw = self.session.request(method, url, params=params, json=json, timeout=request_timeout,
+                                       allow_redirects=False)
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            raise self.make_connection_error(method, shown_url, exc, request_timeout) from exc
+        response = ApiResponse(raw.status_code, raw.headers, raw.text, url=shown_url, method=method)
+        if response.status not in ok:
+            raise self.make_http_error(method, shown_url, response.status, response.text, response.headers)
+        return response
 
-    def get_json(self, path, params=None, ok=(200,)):
-        return self.request('GET', path, params=params, ok=ok).json()
+    def get_json(self, path, params=None):
+        return self.request('GET', path, params=params).json()

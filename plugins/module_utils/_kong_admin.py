@@ -84,11 +84,12 @@ class KongAdminClient(HttpApiClient):
     def ready(self, status_url):
         """GET {status_url}/status/ready (Kong 3.3+, Status API only) -> (ready, message).
 
-        Connection errors and unexpected answers give (False, reason) rather than an exception, because callers poll.
+        Connection errors and unexpected answers give (False, reason) rather than an exception, because callers poll,
+        with a client of retries=0: a retried 503 would be a not-ready answer asked again.
         """
         url = status_url.rstrip('/') + '/status/ready'
         try:
-            response = self.request('GET', url, ok=(200, 503, 404), retry=False)
+            response = self.request('GET', url, ok=(200, 503, 404))
         except ApiError as exc:
             return False, str(exc)
         message = self.error_message_from_body(response.text) or ''

@@ -176,6 +176,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpApiClient,
+    connection_options,
     validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
@@ -192,11 +193,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
 
 
 def traffic_client(url, params):
-    """A client for proxy and load balancer URLs: the TLS and timeout options, never the admin token
-    (a proxy would pass it on to the upstream service)."""
-    options = kong_client_options(params)
-    options.pop('token')
-    options.pop('token_header')
+    """A client for proxy and load balancer URLs: the TLS and timeout options, never the admin token (a proxy would
+    pass it on to the upstream service), and no retries: every request is a measurement, a retried one would hide
+    a failed answer and add to the traffic figures."""
+    options = connection_options(params)
+    options['retries'] = 0
     return HttpApiClient(url, **options)
 
 
@@ -210,7 +211,7 @@ def total_requests(client):
 def serves_route(proxy, path):
     """Whether the node's proxy routes path (anything but 'no Route matched' or a failure to answer)."""
     try:
-        response = proxy.request('GET', path, ok=tuple(range(100, 600)), retry=False, timeout=2)
+        response = proxy.request('GET', path, ok=tuple(range(100, 600)), timeout=2)
     except ApiError:
         return False  # a proxy that does not answer yet is part of what we measure
     return response.status < 500 and 'no Route matched' not in response.text
@@ -259,7 +260,7 @@ def run_probe(module, clients, proxies, nodes, writer):
             statuses, ok = [], 0
             for _dummy in range(count):
                 try:
-                    response = lb.request('GET', path, ok=tuple(range(100, 600)), retry=False, timeout=5)
+                    response = lb.request('GET', path, ok=tuple(range(100, 600)), timeout=5)
                     statuses.append(str(response.status))
                     ok += 1 if 200 <= response.status < 300 else 0
                 except ApiError as exc:

@@ -220,4 +220,5 @@ def test_argspec_and_options():
     client = ConsulClient('https://127.0.0.1:8501', **options)
     assert client.session.headers['X-Consul-Token'] == 'abc'
     assert client.session.verify == '/ca.pem'
-    assert client.timeout == 2.5 and client.retries == 1
+    assert client.timeout == 2.5
+    assert client.session.get_adapter(client.base_url).max_retries.total == 1

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -151,19 +152,60 @@ def test_post_is_never_retried(scripted):
     assert server.requests[0].body == {'a': 1}
 
 
-def test_put_retried_only_when_asked(scripted):
+@pytest.mark.parametrize('method', ['PUT', 'DELETE', 'PATCH'])
+def test_other_writes_are_sent_once_too(scripted, method):
     server = scripted((503, {}, 'busy'), (200, {}, {'id': 1}))
     client = HttpApiClient(server.url, retries=3, backoff=0.01)
-    assert client.request('PUT', '/things/1', json={}, retry=True).json() == {'id': 1}
-    assert len(server.requests) == 2
-
-
-def test_get_retry_false_disables_retries(scripted):
-    server = scripted((503, {}, 'busy'), (200, {}, {}))
-    client = HttpApiClient(server.url, retries=3, backoff=0.01)
-    with pytest.raises(ApiHTTPError):
-        client.request('GET', '/', retry=False)
+    with pytest.raises(ApiHTTPError) as info:
+        client.request(method, '/things/1', json={})
+    assert info.value.status == 503 and info.value.method == method
     assert len(server.requests) == 1
+
+
+def test_retries_0_sends_a_read_once(scripted):
+    server = scripted((503, {}, 'busy'), (200, {}, {}))
+    client = HttpApiClient(server.url, retries=0)
+    with pytest.raises(ApiHTTPError):
+        client.request('GET', '/')
+    assert len(server.requests) == 1
+
+
+def late_server(delay):
+    """(url, server): a ScriptedServer that starts listening on url after delay seconds (refused until then)."""
+    url = free_port_url()
+    server = ScriptedServer([(200, {}, {'up': True})])
+    timer = threading.Timer(delay, server.start, (int(url.rsplit(':', 1)[1]),))
+    timer.start()
+    return url, server, timer
+
+
+def test_read_retried_on_connection_refused_with_backoff():
+    # Attempts at 0, 0, 0.6, 1.8 and 4.2 s (backoff 0.3: the first retry is immediate, then 0.3 * 2 ** n); the server
+    # is up at 0.3 s, so the third attempt gets the answer (the fourth on a busy machine).
+    url, server, timer = late_server(0.3)
+    try:
+        started = time.time()
+        assert HttpApiClient(url, retries=4, backoff=0.3).get_json('/') == {'up': True}
+        assert 0.5 <= time.time() - started < 5
+        assert len(server.requests) == 1
+    finally:
+        timer.join()
+        server.stop()
+
+
+def test_write_not_retried_on_connection_refused():
+    # urllib3 on its own would retry a refused POST; the client sends a write once.
+    url, server, timer = late_server(0.3)
+    try:
+        started = time.time()
+        with pytest.raises(ApiConnectionError) as info:
+            HttpApiClient(url, retries=3, backoff=0.3).request('POST', '/things', json={})
+        assert time.time() - started < 0.3
+        assert str(info.value) == 'POST %s/things: connection refused' % url
+    finally:
+        timer.join()
+        server.stop()
+    assert server.requests == []
 
 
 def test_4xx_is_not_retried_and_keeps_body(scripted):
@@ -197,13 +239,16 @@ def test_connection_refused_names_url_and_cause():
     assert str(info.value) == 'GET %s/status: connection refused' % url
 
 
-def test_read_timeout_is_connection_error(scripted):
+@pytest.mark.parametrize('retries', [0, 2])
+def test_read_timeout_is_connection_error(scripted, retries):
     server = scripted((200, {}, {}))
     server.delay = 0.5
-    client = HttpApiClient(server.url, timeout=0.1, retries=0)
+    server._server.handle_error = lambda request, address: None  # the late answers meet closed sockets: no noise
+    client = HttpApiClient(server.url, timeout=0.1, retries=retries, backoff=0.01)
     with pytest.raises(ApiConnectionError) as info:
         client.get_json('/')
-    assert 'no answer within 0.1s' in str(info.value)
+    assert str(info.value) == 'GET %s/: no answer within 0.1s (read timeout)' % server.url
+    assert len(server.requests) == 1 + retries
 
 
 def test_tls_error_is_connection_error(scripted):
