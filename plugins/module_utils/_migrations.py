@@ -30,6 +30,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._masking import (
     mask_text,
     tail_lines,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
 
 LIST_EXIT_STATES = {0: 'up_to_date', 3: 'needs_bootstrap', 4: 'pending', 5: 'new'}
 LOCK_MESSAGE = 'another node is performing database changes'
@@ -158,7 +159,7 @@ def converge_migrations(runner, wanted, check_mode=False, timeout=300, poll_inte
     until it agrees (bounded by timeout) and do not count it as ours.
     """
     run = MigrationsRun()
-    deadline = clock() + timeout
+    deadline = clock() + timeout  # one budget for every lock wait of the run together
 
     def list_state():
         code, out, err = runner('list')
@@ -185,7 +186,7 @@ def converge_migrations(runner, wanted, check_mode=False, timeout=300, poll_inte
                             stdout=out, stderr=err, ran=list(run.ran))
         if LOCK_MESSAGE in text:
             run.waited_for_lock = True
-            _wait_for_list(list_state, command, deadline, poll_interval, clock, sleep)
+            _wait_for_list(list_state, command, Poll(deadline - clock(), poll_interval, clock=clock, sleep=sleep))
             continue
         if any(marker in text for marker in _ALREADY_DONE):
             continue
@@ -195,18 +196,14 @@ def converge_migrations(runner, wanted, check_mode=False, timeout=300, poll_inte
     return run
 
 
-def _wait_for_list(list_state, command, deadline, poll_interval, clock, sleep):
+def _wait_for_list(list_state, command, poll):
     """Another node holds the migration lock: poll list until the goal of command is reached."""
-    attempts = 0
-    while True:
-        attempts += 1
-        state = list_state()
-        if migrations_goal_reached(command, state['state']):
-            return state
-        if clock() + poll_interval > deadline:
-            raise NodeError('another node is performing database changes and kong migrations list still says %s '
-                            'after %d checks; the %s did not complete in time' % (state['state'], attempts, command))
-        sleep(poll_interval)
+    for _check in poll:
+        poll.missing = list_state()['state']
+        if migrations_goal_reached(command, poll.missing):
+            return
+    raise NodeError('another node is performing database changes and kong migrations list still says %s '
+                    'after %d checks; the %s did not complete in time' % (poll.missing, poll.attempts, command))
 
 
 def _last_error_line(out, err):

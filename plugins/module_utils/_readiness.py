@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
+
 
 def probe_node(admin, status_url, database):
     """One readiness probe: (ready, message). Errors from the client come back as (False, str(error))."""
@@ -37,17 +39,11 @@ def wait_until_ready(probe, is_running, timeout, interval=0.5, clock=time.monoto
 
     Stops early when is_running() says the container exited (a crash loop will not become ready).
     """
-    deadline = clock() + timeout
-    attempts = 0
-    message = 'not probed yet'
-    while True:
-        attempts += 1
-        ready, message = probe()
+    poll = Poll(timeout, interval, clock=clock, sleep=sleep)
+    for attempt in poll:
+        ready, poll.missing = probe()
         if ready:
-            return True, attempts, message, False
-        if attempts % 4 == 0 and not is_running():
-            return False, attempts, message, True
-        remaining = deadline - clock()
-        if remaining <= 0:
-            return False, attempts, message, False
-        sleep(min(interval, remaining))
+            return True, attempt, poll.missing, False
+        if attempt % 4 == 0 and not is_running():
+            return False, attempt, poll.missing, True
+    return False, poll.attempts, poll.missing, False

@@ -260,8 +260,6 @@ elapsed:
   sample: 3.021
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
@@ -283,6 +281,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     summarize_health_entries,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._cluster import consul_service_verdict
+from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
 
 
 class FatalConsulError(Exception):
@@ -485,7 +484,7 @@ def missing_items(views):
     return items
 
 
-def build_result(views, attempts, started):
+def build_result(views, poll):
     first = views[0] if views else empty_dc_view(None)
     return dict(
         changed=False,
@@ -498,8 +497,8 @@ def build_result(views, attempts, started):
         services=first['services'],
         ready=bool(views) and not any(v['missing'] for v in views),
         problems=missing_items(views),
-        attempts=attempts,
-        elapsed=round(time.time() - started, 3),
+        attempts=poll.attempts,
+        elapsed=round(poll.elapsed(), 3),
     )
 
 
@@ -575,22 +574,18 @@ def main():
                               params['require_consistent'])
     targets = target_datacenters(params['datacenter'], params['datacenters'])
     needed = params['stable_checks'] if params['wait'] else 1
-    started = time.time()
-    deadline = started + params['timeout']
-    attempts = 0
+    poll = Poll(params['timeout'], params['interval'])
     stable = 0
     last_signature = None
     views = []
-    while True:
-        attempts += 1
-        remaining = deadline - time.time()
+    for _attempt in poll:
         for client in clients:  # never let one request outlive the overall timeout
-            client.timeout = max(0.2, min(params['request_timeout'], remaining))
+            client.timeout = max(0.2, min(params['request_timeout'], poll.remaining()))
         try:
             views = observer.look(targets)
         except FatalConsulError as exc:
             report_warnings(module, observer)
-            module.fail_json(msg=str(exc), **build_result(views, attempts, started))
+            module.fail_json(msg=str(exc), **build_result(views, poll))
         satisfied = not any(view['missing'] for view in views)
         signature = tuple((view['name'], view['leader']) for view in views)
         if satisfied:
@@ -598,23 +593,21 @@ def main():
             last_signature = signature
             if stable >= needed:
                 report_warnings(module, observer)
-                module.exit_json(**build_result(views, attempts, started))
+                module.exit_json(**build_result(views, poll))
         else:
             stable = 0
             last_signature = None
-        remaining = deadline - time.time()
-        if not params['wait'] or remaining <= 0:
+        if not params['wait']:
             break
-        time.sleep(min(params['interval'], remaining))
 
-    result = build_result(views, attempts, started)
+    result = build_result(views, poll)
     if satisfied:
         why = 'the leader was seen %d time%s in a row, %d wanted (stable_checks)' % (stable, '' if stable == 1 else 's', needed)
         result.update(ready=False, problems=[why])
     else:
         why = '; '.join(result['problems'])
     if params['wait']:
-        msg = 'Consul is not ready after %.1f s and %d attempts: %s.' % (result['elapsed'], attempts, why)
+        msg = 'Consul is not ready after %.1f s and %d attempts: %s.' % (result['elapsed'], poll.attempts, why)
     else:
         msg = 'Consul is not ready: %s.' % why
     msg += ' Last seen: %s.' % describe_last_seen(views, params['expected_servers'])

@@ -166,7 +166,6 @@ traffic:
   sample: {"lab-kong-1": 3, "lab-kong-2": 3, "lab-kong-3": 3}
 """
 
-import time
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -184,6 +183,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
     kong_admin_argspec,
     kong_client_options,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
 from ansible_collections.kongops.cluster.plugins.module_utils._probe import (
     expected_propagation,
     over_budget,
@@ -222,16 +222,15 @@ def measure_propagation(proxies, names, path, timeout, interval):
 
     Every pending node is looked at once per round, so a slow node does not delay the measurement of the others.
     """
-    started = time.time()
-    deadline = started + timeout
+    poll = Poll(timeout, interval)
     seen = dict((name, None) for name in names)
-    while True:
+    for _round in poll:
         for name in names:
             if seen[name] is None and serves_route(proxies[name], path):
-                seen[name] = round(time.time() - started, 2)
-        if all(v is not None for v in seen.values()) or time.time() >= deadline:
-            return seen
-        time.sleep(interval)
+                seen[name] = round(poll.elapsed(), 2)
+        if all(v is not None for v in seen.values()):
+            break
+    return seen
 
 
 def run_probe(module, clients, proxies, nodes, writer):

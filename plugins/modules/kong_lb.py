@@ -172,7 +172,6 @@ actions:
 
 import os
 import tempfile
-import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -215,6 +214,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._lb import (
     render_conf,
     upstream_backends,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
 
 CONF_MOUNT = '/etc/nginx/conf.d'
 SETTINGS = ('listen_address', 'listen_port', 'max_fails', 'fail_timeout', 'proxy_connect_timeout',
@@ -226,22 +226,19 @@ def wait_for_backends(client, service, min_passing, timeout, look_once, draining
 
     Raises NodeError with what was still missing at the timeout.
     """
-    deadline = time.time() + timeout
-    attempts, last_error, waiting = 0, None, []
-    while True:
-        attempts += 1
+    poll = Poll(timeout, 0.25)
+    for _look in poll:
         try:
             passing = passing_backends(summarize_health_entries(client.health_service(service).data))
-            usable, waiting = upstream_backends(passing, min_passing, draining)
-            last_error = None
         except ApiError as exc:
-            last_error = str(exc)
-        if last_error is None and (not waiting or look_once):
+            poll.last_error = str(exc)
+            continue
+        usable, waiting = upstream_backends(passing, min_passing, draining)
+        poll.last_error, poll.missing = None, '; '.join(waiting)
+        if not waiting or look_once:
             return usable
-        if time.time() >= deadline:
-            raise NodeError('the upstream of %d or more instances of %s is not ready after %.0f s (%d looks); last seen: %s'
-                            % (min_passing, service, timeout, attempts, last_error or '; '.join(waiting)))
-        time.sleep(0.25)
+    raise NodeError('the upstream of %d or more instances of %s is not ready after %.0f s (%d looks); last seen: %s'
+                    % (min_passing, service, timeout, poll.attempts, poll.last_seen()))
 
 
 def read_text(path):
