@@ -5,7 +5,7 @@
 # This module_utils is PRIVATE to kongops.cluster. It may change or disappear in any release
 # without notice. Do not use it from other collections.
 
-"""Consul HTTP API client (v1): plain-text errors mapped to exceptions, consistency headers exposed."""
+"""Consul HTTP API client (v1): plain-text errors mapped to exceptions, the known-leader header exposed."""
 
 from __future__ import annotations
 
@@ -78,40 +78,18 @@ def consul_client_options(params):
     return options
 
 
-def _header_int(headers, name):
-    value = headers.get(name)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _header_bool(headers, name):
-    value = headers.get(name)
-    if value is None:
-        return None
-    return str(value).strip().lower() == 'true'
-
-
 class ConsulResult(object):
-    """Parsed body plus the consistency headers (X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact)."""
+    """Parsed body plus X-Consul-KnownLeader (None when the answer has no such header)."""
 
-    def __init__(self, data, status=200, headers=None):
-        headers = headers or {}
+    def __init__(self, data, headers):
         self.data = data
-        self.status = status
-        self.index = _header_int(headers, 'X-Consul-Index')
-        self.known_leader = _header_bool(headers, 'X-Consul-KnownLeader')
-        self.last_contact_ms = _header_int(headers, 'X-Consul-LastContact')
-
-    def __repr__(self):
-        return 'ConsulResult(status=%r, index=%r, known_leader=%r, last_contact_ms=%r)' % (
-            self.status, self.index, self.known_leader, self.last_contact_ms)
+        known_leader = headers.get('X-Consul-KnownLeader')
+        self.known_leader = None if known_leader is None else str(known_leader).strip().lower() == 'true'
 
 
 class ConsulClient(HttpApiClient):
-    """Methods returning plain data: leader, peers, agent_self, members, datacenters, agent_services, agent_service,
-    agent_checks. Methods returning ConsulResult: catalog_*, health_*, raft_configuration, autopilot_health."""
+    """Methods returning plain data: leader, peers, agent_self, agent_service. Methods returning ConsulResult:
+    catalog_nodes, health_service, raft_configuration."""
 
     def __init__(self, url, token=None, datacenter=None, **kwargs):
         url = (url or '').strip().rstrip('/')
@@ -140,25 +118,14 @@ class ConsulClient(HttpApiClient):
         return cls(message, url=url, method=method, status=status, body=self.redact(text), headers=headers)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
-    def _params(self, dc=None, stale=False, consistent=False, **extra):
-        if stale and consistent:
-            raise ValueError('stale and consistent cannot be combined (Consul answers 400)')
-        params = {}
+    def _read(self, path, dc=None, **flags):
+        """GET path in datacenter dc ('' for the agent's own, None for the client's); a true flag becomes ?flag."""
+        params = dict((key, '') for key, value in flags.items() if value)
         datacenter = dc if dc is not None else self.datacenter
         if datacenter:
             params['dc'] = datacenter
-        if stale:
-            params['stale'] = ''
-        if consistent:
-            params['consistent'] = ''
-        for key, value in extra.items():
-            if value is not None and value is not False:
-                params[key] = '' if value is True else value
-        return params
-
-    def _read(self, path, ok=(200,), **params):
-        response = self.request('GET', path, params=self._params(**params), ok=ok)
-        return ConsulResult(response.json(), status=response.status, headers=response.headers)
+        response = self.request('GET', path, params=params)
+        return ConsulResult(response.json(), response.headers)
 
     # -- status / agent -------------------------------------------------------------------------------------------
     def leader(self, dc=None):
@@ -171,64 +138,32 @@ class ConsulClient(HttpApiClient):
     def agent_self(self):
         return self._read('/v1/agent/self', dc='').data or {}
 
-    def members(self, wan=False):
-        return self._read('/v1/agent/members', dc='', wan=1 if wan else None).data or []
-
-    def datacenters(self):
-        return self._read('/v1/catalog/datacenters', dc='').data or []
-
-    def agent_services(self):
-        return self._read('/v1/agent/services', dc='').data or {}
-
     def agent_service(self, service_id):
         """The agent's definition of one service, or None (404)."""
         try:
-            response = self.request('GET', '/v1/agent/service/' + quote(service_id, safe=''), ok=(200,))
+            response = self.request('GET', '/v1/agent/service/' + quote(service_id, safe=''))
         except ConsulError as exc:
             if exc.status == 404:
                 return None
             raise
         return response.json()
 
-    def agent_checks(self):
-        return self._read('/v1/agent/checks', dc='').data or {}
-
-    def register_service(self, definition, replace_existing_checks=True):
-        params = {'replace-existing-checks': 'true'} if replace_existing_checks else None
-        self.request('PUT', '/v1/agent/service/register', params=params, json=definition, ok=(200,))
+    def register_service(self, definition):
+        """Register (or replace, checks included) a service on the agent."""
+        self.request('PUT', '/v1/agent/service/register', params={'replace-existing-checks': 'true'}, json=definition)
 
     def deregister_service(self, service_id):
         self.request('PUT', '/v1/agent/service/deregister/' + quote(service_id, safe=''), ok=(200, 404))
 
-    # -- catalog / health ---------------------------------------------------------------------------------------
-    def catalog_services(self, dc=None, stale=False, consistent=False):
-        return self._read('/v1/catalog/services', dc=dc, stale=stale, consistent=consistent)
+    # -- catalog / health / operator ----------------------------------------------------------------------------
+    def catalog_nodes(self, dc=None, consistent=False):
+        return self._read('/v1/catalog/nodes', dc=dc, consistent=consistent)
 
-    def catalog_service(self, name, dc=None, stale=False, consistent=False):
-        return self._read('/v1/catalog/service/' + quote(name, safe=''), dc=dc, stale=stale, consistent=consistent)
+    def health_service(self, name, passing=False, dc=None):
+        return self._read('/v1/health/service/' + quote(name, safe=''), dc=dc, passing=passing)
 
-    def catalog_nodes(self, dc=None, stale=False, consistent=False):
-        return self._read('/v1/catalog/nodes', dc=dc, stale=stale, consistent=consistent)
-
-    def health_service(self, name, passing=False, dc=None, stale=False, consistent=False):
-        return self._read('/v1/health/service/' + quote(name, safe=''), dc=dc, stale=stale, consistent=consistent,
-                          passing=bool(passing))
-
-    def health_state(self, state, dc=None, stale=False, consistent=False):
-        if state not in ('any', 'passing', 'warning', 'critical'):
-            raise ValueError('state must be any, passing, warning or critical, got %r' % (state,))
-        return self._read('/v1/health/state/' + state, dc=dc, stale=stale, consistent=consistent)
-
-    def health_checks(self, service, dc=None, stale=False, consistent=False):
-        return self._read('/v1/health/checks/' + quote(service, safe=''), dc=dc, stale=stale, consistent=consistent)
-
-    # -- operator -----------------------------------------------------------------------------------------------
     def raft_configuration(self, stale=False, dc=None):
         return self._read('/v1/operator/raft/configuration', dc=dc, stale=stale)
-
-    def autopilot_health(self, dc=None):
-        """429 (unhealthy) still carries the health body."""
-        return self._read('/v1/operator/autopilot/health', ok=(200, 429), dc=dc)
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------------------

@@ -40,10 +40,6 @@ class KongAuthError(KongAdminError):
     """401/403: RBAC (Enterprise) or a key-auth proxy in front of the Admin API rejected the request."""
 
 
-class KongNotFound(KongAdminError):
-    """404 Not found."""
-
-
 def kong_client_options(params):
     """Keyword arguments for KongAdminClient from a module's params (the kong_admin_argspec() options)."""
     options = connection_options(params)
@@ -66,8 +62,6 @@ class KongAdminClient(HttpApiClient):
                 message = 'admin token rejected (%s)' % (message or 'no message')
             else:
                 message = 'the Admin API requires credentials and no admin_token was given (%s)' % (message or 'no message')
-        elif status == 404:
-            cls = KongNotFound
         else:
             cls = KongAdminError
         return cls(message, url=url, method=method, status=status, body=self.redact(text), headers=headers)
@@ -111,10 +105,10 @@ class KongAdminClient(HttpApiClient):
             path += '/' + quote(str(id_or_name), safe='')
         return path
 
-    def list(self, entity, params=None):
+    def list(self, entity):
         """Every row of a paged collection, following ``offset``/``next`` until the end."""
         path = self._entity_path(entity)
-        query = dict(params or {})
+        query = {}
         rows = []
         for _page in range(MAX_PAGES):
             page = self.get_json(path, params=query) or {}
@@ -130,21 +124,8 @@ class KongAdminClient(HttpApiClient):
             query['offset'] = offset
         raise KongAdminError('more than %d pages, giving up' % MAX_PAGES, url=self.url_for(path), method='GET')
 
-    def get(self, entity, id_or_name):
-        """The entity, or None when Kong says 404."""
-        try:
-            return self.get_json(self._entity_path(entity, id_or_name))
-        except KongNotFound:
-            return None
-
     def create(self, entity, body):
         return self.request('POST', self._entity_path(entity), json=body, ok=(200, 201)).json()
-
-    def update(self, entity, id_or_name, body):
-        return self.request('PATCH', self._entity_path(entity, id_or_name), json=body, ok=(200,)).json()
-
-    def upsert(self, entity, id_or_name, body):
-        return self.request('PUT', self._entity_path(entity, id_or_name), json=body, ok=(200, 201)).json()
 
     def delete(self, entity, id_or_name):
         """Delete; True when something was deleted, False when it was already absent (404)."""
@@ -342,7 +323,7 @@ def summarize_node(info_json, status_json):
 
 
 __all__ = [
-    'ApiConnectionError', 'ApiError', 'KongAdminClient', 'KongAdminError', 'KongAuthError', 'KongNotFound',
-    'KongVersion', 'data_plane_compatible', 'datastore_label', 'kong_admin_argspec', 'kong_client_options',
-    'parse_kong_version', 'plugin_names', 'summarize_node', 'versions_compatible',
+    'ApiConnectionError', 'ApiError', 'KongAdminClient', 'KongAdminError', 'KongAuthError', 'KongVersion',
+    'data_plane_compatible', 'datastore_label', 'kong_admin_argspec', 'kong_client_options', 'parse_kong_version',
+    'plugin_names', 'summarize_node', 'versions_compatible',
 ]
