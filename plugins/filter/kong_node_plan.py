@@ -38,6 +38,16 @@ def kong_node_count(value, maximum=MAX_NODES):
         raise AnsibleFilterError(str(exc))
 
 
+def kong_node_count_problem(value, maximum=MAX_NODES):
+    """'' for a valid node count, else the sentence kong_node_count would fail with (for assert's fail_msg, so a
+    playbook's input check reads as a sentence, without the filter plugin's error prefix)."""
+    try:
+        parse_node_count(value, int(maximum))
+    except PlacementError as exc:
+        return str(exc)
+    return ''
+
+
 def kong_host_settings(hosts, hostvars):
     """{host: {bind_address, node_address_base, datacenter}} from inventory variables (not facts), for kong_node_plan."""
     settings = {}
@@ -62,6 +72,7 @@ class FilterModule(object):
         return {
             'kong_node_plan': kong_node_plan,
             'kong_node_count': kong_node_count,
+            'kong_node_count_problem': kong_node_count_problem,
             'kong_host_settings': kong_host_settings,
             'kong_node_set_nodes': kong_node_set_nodes,
         }

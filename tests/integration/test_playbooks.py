@@ -13,6 +13,7 @@ call has a timeout, and every traffic generator is bounded.
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import os
 import re
@@ -174,8 +175,13 @@ def psql(sql):
 
 @pytest.fixture(scope='module', autouse=True)
 def clean_cluster():
-    result = playbook('teardown.yml', '-e', 'confirm=yes', label='teardown')
+    result = playbook('teardown.yml', '-e', 'confirm=yes', '-e', 'teardown_volumes=true', label='teardown')
     assert result.returncode == 0, result.stdout[-3000:]
+    # Everything the collection created is gone: containers, volumes, and host directories (secrets among them).
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == {}
+    assert glob.glob('/var/lib/kongops/%s' % CLUSTER) == [] and glob.glob('/var/lib/kongops/%s-*' % CLUSTER) == []
+    volumes = run(['docker', 'volume', 'ls', '-q', '--filter', 'name=%s-' % CLUSTER], timeout=30).stdout.split()
+    assert volumes == [], volumes
     yield
     print('\nplaybook timings (s): ' + json.dumps(TIMINGS, indent=1))
 
@@ -186,6 +192,7 @@ def test_bad_kong_nodes_fails_before_anything_is_touched(value):
     result = playbook('scale.yml', '-e', 'kong_nodes=%s' % value)
     assert result.returncode != 0
     assert 'kong_nodes must be a whole number from 1 to 250' in result.stdout
+    assert 'filter plugin' not in result.stdout, result.stdout[-2000:]
     assert docker_names('io.kongops.cluster=' + CLUSTER) == before
 
 

@@ -52,3 +52,9 @@ def test_node_set_nodes_keeps_only_what_kong_node_set_takes():
         {'name': 'c-kong-3', 'index': 3, 'proxy_listen': '10.1.1.1:8010', 'admin_listen': '10.1.1.1:8011',
          'status_listen': '10.1.1.1:8110', 'admin_url': 'http://10.1.1.1:8011'}]
     assert FILTERS['kong_node_set_nodes']([]) == []
+
+
+def test_node_count_problem_is_a_sentence_or_empty():
+    assert FILTERS['kong_node_count_problem']('3') == ''
+    assert FILTERS['kong_node_count_problem']('abc') == "kong_nodes must be a whole number from 1 to 250, got 'abc'"
+    assert FILTERS['kong_node_count_problem'](11, 10) == 'kong_nodes must be a whole number from 1 to 10, got 11'
