@@ -8,7 +8,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kongops.cluster.plugins.filter.kong_node_plan import FilterModule
+from ansible_collections.kongops.cluster.plugins.filter.kong_node_plan import NODE_SET_KEYS, FilterModule
+from ansible_collections.kongops.cluster.plugins.modules import kong_node_set
 
 
 FILTERS = FilterModule().filters()
@@ -58,3 +59,12 @@ def test_node_count_problem_is_a_sentence_or_empty():
     assert FILTERS['kong_node_count_problem']('3') == ''
     assert FILTERS['kong_node_count_problem']('abc') == "kong_nodes must be a whole number from 1 to 250, got 'abc'"
     assert FILTERS['kong_node_count_problem'](11, 10) == 'kong_nodes must be a whole number from 1 to 10, got 11'
+
+
+def test_nodes_take_exactly_the_keys_the_plan_filter_keeps():
+    # kong_node_set_nodes keeps NODE_SET_KEYS of each planned node: they must be the nodes suboptions, and the plan
+    # must have every one of them.
+    suboptions = kong_node_set.set_argument_spec()['nodes']['options']
+    assert set(suboptions) == set(NODE_SET_KEYS)
+    planned = FILTERS['kong_node_plan'](1, ['h1'], {'h1': {'bind_address': '127.0.6.1'}})['h1'][0]
+    assert set(NODE_SET_KEYS) <= set(planned)

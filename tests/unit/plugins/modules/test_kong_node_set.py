@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kongops.cluster.plugins.filter.kong_node_plan import NODE_SET_KEYS, kong_node_plan
 from ansible_collections.kongops.cluster.plugins.modules import kong_node_set
 from ansible_collections.kongops.cluster.tests.unit.plugins.fake_docker import FakeDocker
 from ansible_collections.kongops.cluster.tests.unit.plugins.fakes import FakeConsul
@@ -127,15 +126,6 @@ def test_duplicate_node_names_are_refused(set_args, docker_fake, run_module):
     result = run(run_module, args)
     assert result.failed and 'node it-kong-1 is listed twice' in result['msg']
     assert names(docker_fake) == []
-
-
-def test_nodes_take_exactly_the_keys_the_plan_filter_keeps():
-    # kong_node_set_nodes keeps NODE_SET_KEYS of each planned node: they must be the nodes suboptions, and the plan
-    # must have every one of them.
-    suboptions = kong_node_set.set_argument_spec()['nodes']['options']
-    assert set(suboptions) == set(NODE_SET_KEYS)
-    planned = kong_node_plan(1, ['h1'], {'h1': {'bind_address': '127.0.6.1'}})['h1'][0]
-    assert set(NODE_SET_KEYS) <= set(planned)
 
 
 def test_a_node_with_keys_it_does_not_use_is_refused(set_args, docker_fake, run_module):
