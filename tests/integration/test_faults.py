@@ -125,85 +125,70 @@ def after_heal():
     assert_canary_everywhere()
 
 
-def test_a_killed_kong_node_is_named_and_healed():
-    lab_fault('kill', '%s-kong-2' % CLUSTER)
+def assert_lb_serves():
+    outcomes = [lb_request() for _attempt in range(20)]
+    assert not [o for o in outcomes if lb_request_failed(o)], outcomes
+
+
+def injected(faults, label, sentences, heal_with, still_serving=False, without_kong_nodes=None):
+    """Inject the (action, container) faults, check verify names them, then heal and check verify passes.
+
+    without_kong_nodes: a sentence verify must also say when run without kong_nodes (what should exist then comes
+    from the containers, so a dead one is still expected).
+    """
+    for action, name in faults:
+        lab_fault(action, name)
     try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault kong killed'),
-                            r'Kong node lab-kong-2 on lab-dc1-h2 has exited \(exit code 137\)')
-        # Without kong_nodes the exited container is still expected: never a smaller green cluster.
-        assert_verify_fails(verify(label='fault kong killed, no kong_nodes'), r'Kong node lab-kong-2 on lab-dc1-h2 has exited')
+        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label=label), *sentences)
+        if without_kong_nodes:
+            assert_verify_fails(verify(label=label + ', no kong_nodes'), without_kong_nodes)
+        if still_serving:
+            assert_lb_serves()
     finally:
-        heal('scale.yml')
+        heal(heal_with)
     after_heal()
+
+
+def test_a_killed_kong_node_is_named_and_healed():
+    injected([('kill', '%s-kong-2' % CLUSTER)], 'fault kong killed',
+             [r'Kong node lab-kong-2 on lab-dc1-h2 has exited \(exit code 137\)'], 'scale.yml',
+             without_kong_nodes=r'Kong node lab-kong-2 on lab-dc1-h2 has exited')
 
 
 def test_a_hung_kong_node_is_named_and_healed():
-    lab_fault('pause', '%s-kong-3' % CLUSTER)
-    try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault kong paused'),
-                            r'Kong node lab-kong-3 on lab-dc1-h3 is paused: it is hung')
-    finally:
-        heal('scale.yml')
-    after_heal()
+    injected([('pause', '%s-kong-3' % CLUSTER)], 'fault kong paused',
+             [r'Kong node lab-kong-3 on lab-dc1-h3 is paused: it is hung'], 'scale.yml')
 
 
 def test_the_consul_leader_stopped_is_named_and_healed():
     host = consul_leader_host()
-    lab_fault('stop', consul_container(host))
-    try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault consul leader stopped'),
-                            r'Consul server %s on %s has exited' % (consul_container(host), host))
-    finally:
-        heal('site.yml')
-    after_heal()
+    injected([('stop', consul_container(host))], 'fault consul leader stopped',
+             [r'Consul server %s on %s has exited' % (consul_container(host), host)], 'site.yml')
 
 
 def test_lost_quorum_is_named_and_healed():
     stopped = ['lab-dc1-h2', 'lab-dc1-h3']
-    for host in stopped:
-        lab_fault('stop', consul_container(host))
-    try:
-        result = verify('-e', 'kong_nodes=%d' % NODES, label='fault quorum lost')
-        assert_verify_fails(result, r'dc1 has no Consul leader: 1 of 3 servers answer',
-                            *[r'Consul server %s on %s has exited' % (consul_container(h), h) for h in stopped])
-    finally:
-        heal('site.yml')
-    after_heal()
+    injected([('stop', consul_container(h)) for h in stopped], 'fault quorum lost',
+             [r'dc1 has no Consul leader: 1 of 3 servers answer']
+             + [r'Consul server %s on %s has exited' % (consul_container(h), h) for h in stopped], 'site.yml')
 
 
 def test_a_stopped_client_agent_is_named_and_healed():
-    # lab-dc1-h4 runs the load balancer and a Consul client agent, no server.
-    lab_fault('stop', consul_container('lab-dc1-h4'))
-    try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault consul client agent stopped'),
-                            r'Consul agent lab-consul-lab-dc1-h4 on lab-dc1-h4 has exited')
-        # The load balancer does not need its agent to serve.
-        outcomes = [lb_request() for _attempt in range(20)]
-        assert not [o for o in outcomes if lb_request_failed(o)], outcomes
-    finally:
-        heal('site.yml')
-    after_heal()
+    # lab-dc1-h4 runs the load balancer and a Consul client agent, no server; the LB does not need its agent to serve.
+    injected([('stop', consul_container('lab-dc1-h4'))], 'fault consul client agent stopped',
+             [r'Consul agent lab-consul-lab-dc1-h4 on lab-dc1-h4 has exited'], 'site.yml', still_serving=True)
 
 
 def test_a_stopped_datastore_is_named_and_healed():
-    lab_fault('stop', '%s-postgres' % CLUSTER)
-    try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault datastore stopped'),
-                            r'datastore lab-postgres on lab-dc1-h1 has exited',
-                            r'the datastore 127\.0\.1\.10:5432/kong is unreachable from Kong nodes lab-kong-1, lab-kong-2, lab-kong-3')
-    finally:
-        heal('site.yml')
-    after_heal()
+    injected([('stop', '%s-postgres' % CLUSTER)], 'fault datastore stopped',
+             [r'datastore lab-postgres on lab-dc1-h1 has exited',
+              r'the datastore 127\.0\.1\.10:5432/kong is unreachable from Kong nodes lab-kong-1, lab-kong-2, lab-kong-3'],
+             'site.yml')
 
 
 def test_a_stopped_load_balancer_is_named_and_healed():
-    lab_fault('stop', '%s-lb' % CLUSTER)
-    try:
-        assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault lb stopped'),
-                            r'load balancer lab-lb on lab-dc1-h4 has exited')
-    finally:
-        heal('scale.yml')
-    after_heal()
+    injected([('stop', '%s-lb' % CLUSTER)], 'fault lb stopped', [r'load balancer lab-lb on lab-dc1-h4 has exited'],
+             'scale.yml')
 
 
 def test_a_bad_load_balancer_configuration_is_named_while_the_old_one_serves():
@@ -214,8 +199,7 @@ def test_a_bad_load_balancer_configuration_is_named_while_the_old_one_serves():
             handle.write(good.replace('upstream', 'upstreamx', 1))
         assert_verify_fails(verify('-e', 'kong_nodes=%d' % NODES, label='fault lb bad config'),
                             r'load balancer lab-lb on lab-dc1-h4: NGINX refuses the configuration on disk \(nginx -t: .*upstreamx')
-        outcomes = [lb_request() for _attempt in range(20)]
-        assert not [o for o in outcomes if lb_request_failed(o)], outcomes
+        assert_lb_serves()
     finally:
         heal('scale.yml')
     with open(LB_CONF) as handle:
