@@ -202,6 +202,17 @@ def cross_node_verdict(nodes, data_planes=None, data_plane_max_age=DEFAULT_DATA_
         consistent = False
 
     # Data planes as control planes see them.
+    plane_problems, planes_consistent = data_plane_problems(answering, data_planes, data_plane_max_age)
+    problems.extend(plane_problems)
+    consistent = consistent and planes_consistent
+    return {'joined': joined, 'consistent': consistent, 'problems': problems}
+
+
+def data_plane_problems(answering, data_planes, data_plane_max_age=DEFAULT_DATA_PLANE_MAX_AGE):
+    """Data planes as their control planes see them: (problems, consistent). A plane not heard from recently is a
+    problem of its own; a fresh one must be in sync and hold the configuration its control plane recorded."""
+    problems = []
+    consistent = True
     planes = list(data_planes or [])
     own_hash = dict((n.get('node_id'), n.get('config_hash')) for n in answering if n.get('role') == 'data_plane')
     for plane in planes:
@@ -228,8 +239,7 @@ def cross_node_verdict(nodes, data_planes=None, data_plane_max_age=DEFAULT_DATA_
             '%s (%s)' % (h, ', '.join(str(p.get('hostname') or p.get('id')) for p in planes
                                       if p.get('fresh') and p.get('config_hash') == h)) for h in fresh_hashes))
         consistent = False
-
-    return {'joined': joined, 'consistent': consistent, 'problems': problems}
+    return problems, consistent
 
 
 # -- Consul service verdict -------------------------------------------------------------------------------------------
