@@ -145,6 +145,9 @@ def validate_base_url(url, what='URL'):
     if not isinstance(url, str) or not url.strip():
         raise ValueError('%s must be a non-empty string such as http://127.0.0.1:8001, got %r' % (what, url))
     url = url.strip()
+    if any(char.isspace() for char in url):
+        # requests would fail with 'invalid URL' on every attempt: a wait would retry it until its timeout.
+        raise ValueError('%s %r contains white space' % (what, redact_url(url)))
     parts = urlsplit(url)
     if parts.scheme not in ('http', 'https'):
         raise ValueError('%s %r must start with http:// or https://' % (what, redact_url(url)))

@@ -175,6 +175,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpApiClient,
+    check_connection_params,
     connection_options,
     validate_base_url,
 )
@@ -284,6 +285,35 @@ def run_probe(module, clients, proxies, nodes, writer):
     return result
 
 
+def validate(params):
+    """Every problem with the options, one sentence each, before any request is sent."""
+    nodes = params['nodes']
+    errors = []
+    if not nodes:
+        errors.append('nodes is empty: give at least one node to probe')
+    for key in ('propagation_timeout', 'poll_interval'):
+        if params[key] <= 0:
+            errors.append('%s must be greater than 0, got %s' % (key, params[key]))
+    if params['lb_requests'] is not None and params['lb_requests'] < 1:
+        errors.append('lb_requests must be at least 1, got %d' % params['lb_requests'])
+    connection_error = check_connection_params(params)
+    if connection_error:
+        errors.append(connection_error)
+    names = [n['name'] for n in nodes]
+    if len(set(names)) != len(names):
+        errors.append('node names must be unique, got %s' % ', '.join(names))
+    if nodes and params['write_node'] and params['write_node'] not in names:
+        errors.append('write_node %s is not one of the nodes (%s)' % (params['write_node'], ', '.join(names)))
+    for option, url in [('lb_url', params['lb_url']), ('upstream_url', params['upstream_url'])] + [
+            ('%s of node %s' % (key, n['name']), n[key]) for n in nodes for key in ('admin_url', 'proxy_url')]:
+        if url:
+            try:
+                validate_base_url(url, option)
+            except ValueError as exc:
+                errors.append(str(exc))
+    return errors
+
+
 def main():
     argument_spec = kong_admin_argspec(
         nodes=dict(type='list', elements='dict', required=True, options=dict(
@@ -305,26 +335,11 @@ def main():
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     nodes = params['nodes']
-    if not nodes:
-        module.fail_json(msg='nodes is empty: give at least one node to probe')
-    for key in ('propagation_timeout', 'poll_interval'):
-        if params[key] <= 0:
-            module.fail_json(msg='%s must be greater than 0, got %s' % (key, params[key]))
-    if params['lb_requests'] is not None and params['lb_requests'] < 1:
-        module.fail_json(msg='lb_requests must be at least 1, got %d' % params['lb_requests'])
-    names = [n['name'] for n in nodes]
-    if len(set(names)) != len(names):
-        module.fail_json(msg='node names must be unique, got %s' % ', '.join(names))
-    writer = nodes[0]
-    if params['write_node']:
-        matches = [n for n in nodes if n['name'] == params['write_node']]
-        if not matches:
-            module.fail_json(msg='write_node %s is not one of the nodes (%s)' % (params['write_node'], ', '.join(names)))
-        writer = matches[0]
+    errors = validate(params)
+    if errors:
+        module.fail_json(msg='; '.join(errors))
+    writer = [n for n in nodes if n['name'] == (params['write_node'] or nodes[0]['name'])][0]
     try:
-        for url in [params['lb_url'], params['upstream_url']] + [n[k] for n in nodes for k in ('admin_url', 'proxy_url')]:
-            if url:
-                validate_base_url(url)
         clients = dict((n['name'], KongAdminClient(n['admin_url'], **kong_client_options(params))) for n in nodes)
         proxies = dict((n['name'], traffic_client(n['proxy_url'], params)) for n in nodes)
     except ValueError as exc:

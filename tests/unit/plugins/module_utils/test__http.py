@@ -71,6 +71,8 @@ def test_validate_base_url_accepts(url, expected):
     ('http://127.0.0.1:99999', 'invalid port'),
     ('http://127.0.0.1:abc', 'invalid port'),
     ('http://127.0.0.1:8001/?token=x', 'query string'),
+    ('http://127.0.0.1:8001/ v1', 'contains white space'),
+    ('http://127.0.\t0.1:8001', 'contains white space'),
 ])
 def test_validate_base_url_rejects_with_reason(url, fragment):
     with pytest.raises(ValueError) as info:

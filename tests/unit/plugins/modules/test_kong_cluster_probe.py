@@ -163,6 +163,9 @@ def test_check_mode_writes_nothing(cluster, run_module):
     ({'lb_requests': 0}, 'lb_requests must be at least 1'),
     ({'write_node': 'nope'}, 'write_node nope is not one of the nodes (k-1)'),
     ({'lb_url': 'ftp://lb'}, 'ftp://lb'),
+    ({'timeout': 0}, 'timeout must be greater than 0, got 0'),
+    ({'retries': -1}, 'retries must be 0 or more, got -1'),
+    ({'lb_url': 'http://127.0.1.20 :8000'}, "lb_url 'http://127.0.1.20 :8000' contains white space"),
 ])
 def test_bad_input_fails_with_a_clear_message(cluster, run_module, extra, message):
     nodes, lb, shared = cluster([0.0])
@@ -191,3 +194,12 @@ def test_admin_token_goes_to_the_admin_apis_only(cluster, run_module):
     assert not run.failed, run.result
     proxied = list(nodes[0]['proxy'].requests) + list(lb.requests)
     assert proxied and all('admin-secret-token' not in str(r.headers) for r in proxied)
+
+
+def test_every_bad_option_is_named_in_one_message(cluster, run_module):
+    nodes, lb, shared = cluster([0.0])
+    run = run_module(kong_cluster_probe.main, args_for(nodes, timeout=0, lb_requests=0, poll_interval=-1))
+    assert run.failed
+    for fragment in ('timeout must be greater than 0', 'lb_requests must be at least 1', 'poll_interval must be greater than 0'):
+        assert fragment in run['msg'], run['msg']
+    assert nodes[0]['admin'].paths('POST') == []
