@@ -181,9 +181,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     check_connection_params,
+    validate_base_url,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     CONSUL_DEFAULT_URL,
+    ConsulACLError,
     ConsulClient,
     consul_argspec,
     consul_client_options,
@@ -230,6 +232,9 @@ def wait_for_backends(client, service, min_passing, timeout, look_once, draining
     for _look in poll:
         try:
             passing = passing_backends(summarize_health_entries(client.health_service(service).data))
+        except ConsulACLError as exc:
+            # Waiting cannot make Consul accept the token.
+            raise NodeError('Consul refused to list service %s (%s): check consul.token' % (service, exc))
         except ApiError as exc:
             poll.last_error = str(exc)
             continue
@@ -237,8 +242,11 @@ def wait_for_backends(client, service, min_passing, timeout, look_once, draining
         poll.last_error, poll.missing = None, '; '.join(waiting)
         if not waiting or look_once:
             return usable
-    raise NodeError('the upstream of %d or more instances of %s is not ready after %.0f s (%d looks); last seen: %s'
-                    % (min_passing, service, timeout, poll.attempts, poll.last_seen()))
+    wanted = 'at least %d passing instance%s of Consul service %s' % (min_passing, '' if min_passing == 1 else 's', service)
+    if draining:
+        wanted += ', and none of the draining ones (%s) still listed' % ', '.join(draining)
+    raise NodeError('the load balancer waited %.0f s (%d looks) for %s; last seen: %s'
+                    % (timeout, poll.attempts, wanted, poll.last_seen()))
 
 
 def read_text(path):
@@ -273,6 +281,26 @@ def container_plan(current, desired_hash):
 def nginx(api, container_id, *args):
     code, out, err = exec_in_container(api, container_id, ['nginx'] + list(args))
     return code, (out + err).strip()
+
+
+def reload_nginx(api, container_id, conf_path, old_text):
+    """nginx -t, then reload; a refused file is replaced by the previous one, so the running workers never read it."""
+    code, output = nginx(api, container_id, '-t')
+    if code != 0:
+        if old_text is None:
+            os.remove(conf_path)
+        else:
+            write_text(conf_path, old_text)
+        raise NodeError('nginx -t refused the new configuration, the previous one is back in place: %s' % output)
+    code, output = nginx(api, container_id, '-s', 'reload')
+    if code != 0:
+        raise NodeError('nginx -s reload failed: %s' % output)
+
+
+def create_lb_container(api, params, labels):
+    host_config = api.create_host_config(network_mode='host', restart_policy={'Name': 'unless-stopped'},
+                                         binds={params['conf_dir']: {'bind': CONF_MOUNT, 'mode': 'ro'}})
+    return api.create_container(params['image'], name=params['name'], host_config=host_config, labels=labels)['Id']
 
 
 def main():
@@ -313,6 +341,10 @@ def main():
     for problem in (check_docker_params(params), check_connection_params(params['consul'])):
         if problem:
             problems.append(problem)
+    try:
+        validate_base_url(params['consul']['url'], 'consul.url')
+    except ValueError as exc:
+        problems.append(str(exc))
     if problems:
         module.fail_json(msg='; '.join(problems))
 
@@ -360,26 +392,11 @@ def main():
             if file_changed:
                 write_text(conf_path, text)
             if reload_running:
-                code, output = nginx(api, container_id, '-t')
-                if code != 0:
-                    if old_text is None:
-                        os.remove(conf_path)
-                    else:
-                        write_text(conf_path, old_text)
-                    raise NodeError('nginx -t refused the new configuration, the previous one is back in place: %s'
-                                    % output)
-                code, output = nginx(api, container_id, '-s', 'reload')
-                if code != 0:
-                    raise NodeError('nginx -s reload failed: %s' % output)
+                reload_nginx(api, container_id, conf_path, old_text)
             if action == 'recreate':
                 api.remove_container(container_id, force=True)
             if action in ('create', 'recreate'):
-                host_config = api.create_host_config(
-                    network_mode='host', restart_policy={'Name': 'unless-stopped'},
-                    binds={params['conf_dir']: {'bind': CONF_MOUNT, 'mode': 'ro'}})
-                created = api.create_container(params['image'], name=params['name'], host_config=host_config,
-                                               labels=dict(labels, **{LABEL_HASH: desired_hash}))
-                container_id = created['Id']
+                container_id = create_lb_container(api, params, dict(labels, **{LABEL_HASH: desired_hash}))
             if action:
                 api.start(container_id)
         final = inspect_container(api, params['name']) if container_id else None

@@ -83,7 +83,8 @@ def test_check_mode_does_not_predict_an_upstream_with_too_few_passing(lb_args, d
 def test_waiting_for_too_many_passing_fails_with_what_was_seen(lb_args, docker_fake, run_module):
     result = run_module(kong_lb.main, lb_args(min_passing=3, wait_timeout=1))
     assert result.failed
-    assert result['msg'].startswith('the upstream of 3 or more instances of kong is not ready after 1 s')
+    assert result['msg'].startswith('the load balancer waited 1 s (')
+    assert 'for at least 3 passing instances of Consul service kong;' in result['msg']
     assert 'last seen: 2 passing (lab-kong-1, lab-kong-2)' in result['msg']
     assert docker_fake.by_name('lab-lb') is None
 
@@ -143,6 +144,22 @@ def test_bad_input_fails_clearly_and_creates_nothing(lb_args, docker_fake, run_m
     result = run_module(kong_lb.main, lb_args(**overrides))
     assert result.failed and message in result['msg'] and 'Traceback' not in result.stdout
     assert docker_fake.by_name('lab-lb') is None
+
+
+def test_a_bad_consul_url_is_named_before_docker_is_asked(lb_args, docker_fake, run_module):
+    result = run_module(kong_lb.main, lb_args(consul={'url': 'ftp://127.0.1.4:8500'}, docker_host='tcp://127.0.0.1:1'))
+    assert result.failed and "consul.url 'ftp://127.0.1.4:8500' must start with http:// or https://" in result['msg']
+    assert 'Docker' not in result['msg'] and 'exception' not in result.result
+
+
+def test_a_rejected_consul_token_fails_at_once(lb_args, docker_fake, run_module, consul):
+    consul.acl_token = 'the-right-token'
+    started = time.time()
+    result = run_module(kong_lb.main, lb_args(consul={'url': consul.url, 'token': 'a-wrong-token', 'retries': 0},
+                                              wait_timeout=30))
+    assert result.failed and 'Consul refused to list service kong' in result['msg'], result.result
+    assert time.time() - started < 10, 'waited for a token Consul rejects'
+    assert 'a-wrong-token' not in result.stdout
 
 
 def test_consul_token_never_appears_in_the_output(lb_args, run_module, consul):
