@@ -82,6 +82,16 @@ options:
   db_update_propagation:
     description: Extra seconds of look-back for cluster events (Kong's C(db_update_propagation)).
     type: float
+  worker_consistency:
+    description:
+      - Kong's C(worker_consistency). V(eventual) (the 3.x default) rebuilds the proxy router on a timer every
+        O(worker_state_update_frequency) seconds; V(strict) (the 2.8 default) rebuilds it on the next request.
+      - Kong's version default applies when not set. The roles set it, so every version behaves the same.
+    type: str
+    choices: [strict, eventual]
+  worker_state_update_frequency:
+    description: Seconds between router rebuilds when O(worker_consistency=eventual) (Kong's C(worker_state_update_frequency)).
+    type: float
   db_cache_ttl:
     description: Seconds an entity stays in the node cache; V(0) means forever (Kong's C(db_cache_ttl)).
     type: int
@@ -95,12 +105,13 @@ options:
   cluster_cert:
     description:
       - Hybrid-mode cluster certificate, as PEM content or as the path of a file on the managed host
-        (the module reads it). Reaches the container as a file through E(KONG_CLUSTER_CERT_FILE).
+        (the module reads it). Reaches the container as a file whose path is E(KONG_CLUSTER_CERT): Kong 2.8 and
+        3.0 accept only a path there.
     type: str
   cluster_cert_key:
     description:
       - Private key of O(cluster_cert), as PEM content or as the path of a file on the managed host.
-        Reaches the container as a file through E(KONG_CLUSTER_CERT_KEY_FILE).
+        Reaches the container as a file whose path is E(KONG_CLUSTER_CERT_KEY).
     type: str
   cluster_control_plane:
     description: C(host:port) of the control plane, for a data plane.
@@ -138,8 +149,11 @@ options:
     elements: str
   secrets_owner:
     description:
-      - Numeric V(UID) or V(UID:GID) that should own the secrets directory and the secret files, when the image reads
-        them as a user other than the one running the module (images that start as a non-root user).
+      - Numeric V(UID) or V(UID:GID) that should own the secrets directory (mode 0700) and the secret files
+        (mode 0600).
+      - Defaults to the user the image runs as, read from the image (its C(Config.User), resolved through the
+        image's own C(/etc/passwd) and C(/etc/group)): the official C(kong) image runs as C(kong) and must be able
+        to read them.
     type: str
   stop_timeout:
     description: Seconds Docker waits for the node to stop before killing it.

@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (  # noqa: F401 (re-exported)
+    KongVersion,
+    data_plane_compatible,
+    parse_kong_version,
+    versions_compatible,
+)
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     ApiConnectionError,
     ApiError,
@@ -75,6 +81,10 @@ class KongAdminClient(HttpApiClient):
         """GET /status : server connections and, with a database, database.reachable."""
         return self.get_json('/status')
 
+    def status_at(self, status_url):
+        """GET {status_url}/status : /status on the Status API (every version that has status_listen)."""
+        return self.request('GET', status_url.rstrip('/') + '/status').json()
+
     def ready(self, status_url):
         """GET {status_url}/status/ready (Kong 3.3+, Status API only) -> (ready, message).
 
@@ -131,102 +141,6 @@ class KongAdminClient(HttpApiClient):
         """Delete; True when something was deleted, False when it was already absent (404)."""
         response = self.request('DELETE', self._entity_path(entity, id_or_name), ok=(200, 204, 404))
         return response.status != 404
-
-
-# -- versions ---------------------------------------------------------------------------------------------------
-
-_VERSION_RE = re.compile(
-    r'^\s*(?:kong\s+)?v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:\.(?P<build>\d+))?(?P<suffix>[-.+~a-z0-9]*)\s*$',
-    re.IGNORECASE)
-
-
-class KongVersion(tuple):
-    """Parsed Kong version: major, minor, patch, build (EE fourth part or None), enterprise, raw. Orders by numbers."""
-
-    __slots__ = ()
-    _fields = ('major', 'minor', 'patch', 'build', 'enterprise', 'raw')
-
-    def __new__(cls, major, minor, patch=0, build=None, enterprise=False, raw=None):
-        if raw is None:
-            raw = '%d.%d.%d' % (major, minor, patch) + ('.%d' % build if build is not None else '')
-        return tuple.__new__(cls, (major, minor, patch, build, enterprise, raw))
-
-    major = property(lambda self: self[0])
-    minor = property(lambda self: self[1])
-    patch = property(lambda self: self[2])
-    build = property(lambda self: self[3])
-    enterprise = property(lambda self: self[4])
-    raw = property(lambda self: self[5])
-
-    @property
-    def key(self):
-        return (self.major, self.minor, self.patch, -1 if self.build is None else self.build)
-
-    @property
-    def series(self):
-        """'3.9' : the major.minor that must match across traditional nodes."""
-        return '%d.%d' % (self.major, self.minor)
-
-    def __eq__(self, other):
-        return isinstance(other, KongVersion) and self.key == other.key
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __hash__(self):
-        return hash(self.key)
-
-    def __lt__(self, other):
-        return self.key < other.key
-
-    def __le__(self, other):
-        return self.key <= other.key
-
-    def __gt__(self, other):
-        return self.key > other.key
-
-    def __ge__(self, other):
-        return self.key >= other.key
-
-    def __str__(self):
-        return self.raw
-
-    def __repr__(self):
-        return 'KongVersion(%r)' % self.raw
-
-
-def parse_kong_version(text):
-    """'3.9.1', '3.4.3.12' (EE), '2.7.0.0-enterprise-edition', '0.11.2', '1.0.0rc3' -> KongVersion; ValueError otherwise."""
-    if not isinstance(text, str):
-        raise ValueError('Kong version must be a string, got %r' % (text,))
-    match = _VERSION_RE.match(text)
-    if not match:
-        raise ValueError('cannot parse Kong version %r' % text)
-    build = match.group('build')
-    suffix = match.group('suffix') or ''
-    enterprise = build is not None or 'enterprise' in suffix.lower()
-    return KongVersion(int(match.group('major')), int(match.group('minor')), int(match.group('patch') or 0),
-                       int(build) if build is not None else None, enterprise, text.strip())
-
-
-def versions_compatible(versions):
-    """Traditional-mode nodes on one database must run the same major.minor. Returns (ok, reason)."""
-    versions = [v for v in versions if v is not None]
-    if not versions:
-        return True, 'no versions to compare'
-    series = sorted(set(v.series for v in versions), key=lambda s: tuple(int(p) for p in s.split('.')))
-    if len(series) == 1:
-        return True, 'every node runs Kong %s' % series[0]
-    return False, 'nodes run different Kong major.minor versions (%s); nodes sharing one database must match' % ', '.join(series)
-
-
-def data_plane_compatible(control_plane, data_plane):
-    """Hybrid mode: same major, and the data plane's minor not newer than the control plane's. Returns (ok, reason)."""
-    if control_plane.major != data_plane.major:
-        return False, 'data plane %s and control plane %s differ in major version' % (data_plane.raw, control_plane.raw)
-    if data_plane.minor > control_plane.minor:
-        return False, 'data plane %s is newer than control plane %s' % (data_plane.raw, control_plane.raw)
-    return True, 'data plane %s can follow control plane %s' % (data_plane.raw, control_plane.raw)
 
 
 # -- node summaries -----------------------------------------------------------------------------------------------

@@ -148,6 +148,23 @@ def settings_env(plain, extra_env):
     return env, problems
 
 
+# File settings Kong reads as a path itself: Kong 2.8 and 3.0 take cluster_cert and cluster_cert_key only as paths
+# (3.1+ also as PEM text), so the path works on every version.
+PATH_SETTINGS = frozenset(('cluster_cert', 'cluster_cert_key'))
+
+
 def file_pointers(settings):
-    """KONG_<SETTING>_FILE for each file setting: where the container finds it under SECRETS_MOUNT."""
-    return dict((env_name(setting) + '_FILE', '%s/%s' % (SECRETS_MOUNT, setting)) for setting in settings)
+    """Where the container finds each file setting under SECRETS_MOUNT: KONG_<SETTING> for the settings Kong reads as
+    a path, KONG_<SETTING>_FILE (the image entrypoint's convention) for the others."""
+    return dict((env_name(setting) + ('' if setting in PATH_SETTINGS else '_FILE'), '%s/%s' % (SECRETS_MOUNT, setting))
+                for setting in settings)
+
+
+def pointer_setting(key, value):
+    """The file setting an environment entry points at (the inverse of file_pointers), or None."""
+    if not value.startswith(SECRETS_MOUNT + '/'):
+        return None
+    setting = value[len(SECRETS_MOUNT) + 1:]
+    if setting in FILE_SETTINGS and key in (env_name(setting), env_name(setting) + '_FILE'):
+        return setting
+    return None

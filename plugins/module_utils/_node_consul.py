@@ -25,14 +25,26 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings imp
 class ConsulService(object):
     """A Consul agent service registration for one node."""
 
-    def __init__(self, url, client_options, definition):
+    def __init__(self, url, client_options, definition, check_base=None, check_path_given=True):
         self.url = url
         self.client_options = client_options   # token, validate_certs, ca_path, client_cert, client_key, timeout, retries
         self.definition = definition
+        self.check_base = check_base            # the listener URL the HTTP check asks
+        self.check_path_given = check_path_given
 
     @property
     def service_id(self):
         return self.definition['ID']
+
+    def use_check_path(self, path):
+        """Point the HTTP check at path on the same listener (the node's version decides it), unless
+        consul.check_path chose one."""
+        if self.check_path_given or self.check_base is None:
+            return
+        check = dict(self.definition['Check'], Name='Kong %s %s' % (self.definition['Meta']['kongops_node'], path),
+                     HTTP=self.check_base + path)
+        self.definition['Check'] = check
+        self.definition['Meta']['kongops_check'] = config_hash(check)[:16]
 
 
 def build_consul_service(options, node_name, params, admin_url, status_url):
@@ -82,7 +94,8 @@ def build_consul_service(options, node_name, params, admin_url, status_url):
     client_options = dict((key, options.get(key)) for key in
                           ('token', 'validate_certs', 'ca_path', 'client_cert', 'client_key', 'timeout', 'retries')
                           if options.get(key) is not None)
-    return ConsulService(options.get('url') or 'http://127.0.0.1:8500', client_options, definition)
+    return ConsulService(options.get('url') or 'http://127.0.0.1:8500', client_options, definition,
+                         check_base=base, check_path_given=bool(options.get('check_path')) or not status_url)
 
 
 def consul_definition_differences(definition, current):

@@ -32,6 +32,11 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     inspect_container,
     remove_container,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._image_user import (
+    ImageUserError,
+    image_user_ids,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import image_kong_version
 from ansible_collections.kongops.cluster.plugins.module_utils._masking import (
     mask_text,
     masked_diff,
@@ -100,8 +105,10 @@ def converge_node(api, spec, state, check_mode=False, admin_factory=None, consul
     Order: deregister from Consul before a container stops or goes; register only after the node is ready.
     """
     run = NodeRun(spec.name)
-    files = secret_files or SecretFiles(spec.secrets_dir, owner=spec.secrets_owner)
     plan = plan_node(api, spec, state, check_mode, run)
+    if plan.image_id is not None:
+        spec.use_kong_version(_image_kong_version(api, plan.image_id))
+    files = secret_files or SecretFiles(spec.secrets_dir, owner=_secrets_owner(api, spec, state, plan))
     if with_diff:
         run.diff = node_diff(api, spec, state, plan, files)
     consul_client = consul_factory(spec.consul) if spec.consul is not None else None
@@ -148,6 +155,31 @@ def plan_node(api, spec, state, check_mode, run):
     desired_hash = spec.config_hash()
     return NodePlan(inspect, current, image_id, desired_hash,
                     plan_container_actions(state, current, desired_hash, image_id))
+
+
+def _secrets_owner(api, spec, state, plan):
+    """Who owns the node's secret files: secrets_owner, else the user the image runs as (USER kong in kong images).
+
+    None (the files keep the module's user) only when nothing is written or check mode has no image to read.
+    """
+    if spec.secrets_owner is not None or state == 'absent' or not spec.files or plan.image_id is None:
+        return spec.secrets_owner
+    try:
+        return _docker(lambda: image_user_ids(api, plan.image_id), 'reading the user of image %s' % spec.image)
+    except ImageUserError as exc:
+        raise NodeError('cannot tell who may read the secret files of %s: image %s: %s; set secrets_owner'
+                        % (spec.name, spec.image, exc))
+
+
+_IMAGE_VERSIONS = {}
+
+
+def _image_kong_version(api, image_id):
+    """The Kong version an image declares (ENV KONG_VERSION), looked up once per image and module run."""
+    if image_id not in _IMAGE_VERSIONS:
+        _IMAGE_VERSIONS[image_id] = image_kong_version(
+            _docker(lambda: api.inspect_image(image_id), 'inspecting image %s' % image_id))
+    return _IMAGE_VERSIONS[image_id]
 
 
 def node_diff(api, spec, state, plan, files):
@@ -236,7 +268,7 @@ def _check_health(api, spec, plan, container_id, run, admin_factory, clock, slee
     if plan.started and spec.wait:
         _wait_for_ready(api, spec, admin, container_id, run, clock, sleep)
     else:
-        ready, message = probe_node(admin, spec.status_url, spec.database)
+        ready, message = probe_node(admin, spec.status_url, spec.database, spec.readiness_path)
         run.node['health'] = 'ready' if ready else 'not ready: %s' % mask_text(message, spec.secret_values())
     if run.node.get('health') == 'ready':
         _add_node_info(admin, run.node)
@@ -251,7 +283,7 @@ def _wait_for_ready(api, spec, admin, container_id, run, clock, sleep):
             return True  # do not stop waiting on a daemon hiccup
 
     ready, attempts, message, exited = wait_until_ready(
-        lambda: probe_node(admin, spec.status_url, spec.database), is_running, spec.wait_timeout,
+        lambda: probe_node(admin, spec.status_url, spec.database, spec.readiness_path), is_running, spec.wait_timeout,
         clock=clock, sleep=sleep)
     if not ready:
         secrets = spec.secret_values()
@@ -274,7 +306,7 @@ def _image_config(api, inspect):
 def _docker(call, doing):
     try:
         return call()
-    except NodeError:
+    except (NodeError, ImageUserError):
         raise
     except Exception as exc:
         raise NodeError(describe_docker_error(exc, doing))

@@ -33,8 +33,10 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings imp
     datastore_settings,
     file_pointers,
     listen_url,
+    pointer_setting,
     settings_env,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import readiness_path
 from ansible_collections.kongops.cluster.plugins.module_utils._masking import MASK
 from ansible_collections.kongops.cluster.plugins.module_utils._node_consul import build_consul_service
 from ansible_collections.kongops.cluster.plugins.module_utils._secret_files import (
@@ -71,7 +73,16 @@ class NodeSpec(object):
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.secrets_owner = secrets_owner  # (uid, gid) or None
+        self.kong_version = None            # KongVersion the image declares, once known
+        self.readiness_path = readiness_path(None)
         self._config_hash = None
+
+    def use_kong_version(self, version):
+        """Readiness and the Consul check by the node's version: /status/ready from 3.3, /status before."""
+        self.kong_version = version
+        self.readiness_path = readiness_path(version)
+        if self.consul is not None and self.status_url:
+            self.consul.use_check_path(self.readiness_path)
 
     def container_env(self):
         """The environment the container gets: plain settings plus a *_FILE pointer for each file."""
@@ -245,6 +256,13 @@ def _database_settings(params, database, problems, missing):
             if value < 0:
                 problems.append('%s must be 0 or more, got %s' % (setting, value))
             plain[setting] = value
+    if params.get('worker_consistency') is not None:
+        plain['worker_consistency'] = params['worker_consistency']
+    frequency = params.get('worker_state_update_frequency')
+    if frequency is not None:
+        if frequency <= 0:
+            problems.append('worker_state_update_frequency must be more than 0, got %s' % frequency)
+        plain['worker_state_update_frequency'] = frequency
     return plain, files
 
 
@@ -253,7 +271,8 @@ def _cluster_settings(params, database, plain, files, read_file, problems, missi
     role = params.get('role') or 'traditional'
     if role != 'traditional':
         plain['role'] = role
-    for setting in ('cluster_control_plane', 'cluster_listen', 'proxy_listen', 'admin_listen', 'status_listen'):
+    for setting in ('cluster_control_plane', 'cluster_listen', 'proxy_listen', 'admin_listen', 'status_listen',
+                    'admin_gui_listen'):
         if params.get(setting) is not None:
             plain[setting] = params[setting]
     if role == 'data_plane':
@@ -357,9 +376,9 @@ def container_config_view(inspect, image_config=None):
                if key.startswith('KONG_') and image_env.get(key) != value)
     files = {}
     for key in env:
-        if key.endswith('_FILE') and env[key].startswith(SECRETS_MOUNT + '/'):
-            setting = env[key][len(SECRETS_MOUNT) + 1:]
-            files[setting] = MASK if FILE_SETTINGS.get(setting, True) else '(file)'
+        setting = pointer_setting(key, env[key])
+        if setting is not None:
+            files[setting] = MASK if FILE_SETTINGS[setting] else '(file)'
     restart = (host.get('RestartPolicy') or {}).get('Name') or 'no'
     return {
         'image': config.get('Image'),

@@ -11,20 +11,25 @@ The verdict functions are pure; the I/O lives in the kong_cluster_probe module.
 
 from __future__ import annotations
 
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (
+    propagation_delay,
+    version_or_none,
+)
+
 # Kong counts every request it serves in /status total_requests, including the /status read itself.
 STATUS_READS_BETWEEN_SNAPSHOTS = 1
 
 
-def expected_propagation(configurations):
-    """The slowest node's db_update_frequency + db_update_propagation (seconds), from GET / configurations."""
+def expected_propagation(node_infos):
+    """The slowest node's propagation delay (seconds) from the nodes' GET / answers (configuration and version):
+    db_update_frequency + db_update_propagation, plus worker_state_update_frequency where worker_consistency is
+    eventual. None when no node told its configuration."""
     worst = None
-    for conf in configurations:
-        if not conf:
+    for info in node_infos:
+        configuration = (info or {}).get('configuration')
+        if not configuration:
             continue
-        try:
-            delay = float(conf.get('db_update_frequency', 5)) + float(conf.get('db_update_propagation', 0))
-        except (TypeError, ValueError):
-            continue
+        delay = propagation_delay(configuration, version_or_none((info or {}).get('version')))
         worst = delay if worst is None else max(worst, delay)
     return worst
 
@@ -69,7 +74,7 @@ def probe_problems(nodes, propagation, timeout, lb_result, traffic, expected_del
             problems.append('%s (%s) never served the probe route within %.0f s: it does not see changes made on the other nodes'
                             % (name, node['admin_url'], timeout))
         elif expected_delay is not None and seconds > expected_delay + slack:
-            problems.append('%s (%s) took %.1f s to see a change, more than db_update_frequency + db_update_propagation (%.1f s) + %.0f s'
+            problems.append('%s (%s) took %.1f s to see a change, more than the propagation delay (%.1f s) + %.0f s'
                             % (name, node['admin_url'], seconds, expected_delay, slack))
     if lb_result is not None:
         failed = lb_result['sent'] - lb_result['ok']

@@ -15,13 +15,17 @@ import time
 from ansible_collections.kongops.cluster.plugins.module_utils._polling import Poll
 
 
-def probe_node(admin, status_url, database):
-    """One readiness probe: (ready, message). Errors from the client come back as (False, str(error))."""
+def probe_node(admin, status_url, database, path='/status/ready'):
+    """One readiness probe: (ready, message). Errors from the client come back as (False, str(error)).
+
+    With a status listener: path /status/ready (Kong 3.3+), or /status there with the datastore reachable (before
+    3.3, which has no /status/ready). Without one: /status on the Admin API.
+    """
     try:
-        if status_url:
+        if status_url and path == '/status/ready':
             ready, message = admin.ready(status_url)
             return bool(ready), message or ('ready' if ready else 'not ready')
-        status = admin.status()
+        status = admin.status_at(status_url) if status_url else admin.status()
     except Exception as exc:  # every client error is 'not ready yet' while waiting
         return False, str(exc)
     if database == 'off':

@@ -310,7 +310,7 @@ def verify_summary(report, problems):
         len(_list(view.get('answering'))), len(servers)))
     if probe and not probe.get('skipped') and probe.get('propagation'):
         slowest = probe.get('max_propagation')
-        lines.append('propagation: slowest %s, budget %s s (db_update_frequency + db_update_propagation + slack)%s' % (
+        lines.append('propagation: slowest %s, budget %s s (propagation delay + slack)%s' % (
             'never (a node did not see the change)' if slowest is None else '%s s' % slowest, probe.get('budget'),
             ' OVER BUDGET: %s' % ', '.join(probe['over_budget']) if late else ''))
         lb = _dict(probe.get('lb'))

@@ -14,7 +14,8 @@ author: kongops.cluster contributors (@kongops)
 description:
   - Creates a probe service and route through one node's Admin API, then measures how long each node's proxy takes
     to serve the new route (the cluster's propagation delay), and compares it with the slowest node's
-    C(db_update_frequency + db_update_propagation).
+    C(db_update_frequency + db_update_propagation), plus C(worker_state_update_frequency) where
+    C(worker_consistency) is V(eventual) (see RV(expected_propagation)).
   - Optionally sends requests through the load balancer and checks that each request succeeds and that every node's
     C(/status) C(total_requests) grew, so every node really received traffic.
   - The probe service and route are always deleted again, also when the probe fails; the module leaves nothing
@@ -75,7 +76,7 @@ options:
     type: float
     default: 0.1
   slack:
-    description: Seconds a node may exceed C(db_update_frequency + db_update_propagation) before that is a problem.
+    description: Seconds a node may exceed RV(expected_propagation) before that is a problem.
     type: float
     default: 2
   fail_on_problems:
@@ -136,7 +137,11 @@ max_propagation:
   type: float
   sample: 2.1
 expected_propagation:
-  description: The slowest node's C(db_update_frequency + db_update_propagation), from its configuration.
+  description:
+    - The slowest node's propagation delay, from its configuration (GET /)
+      C(db_update_frequency + db_update_propagation), plus C(worker_state_update_frequency) when
+      C(worker_consistency) is V(eventual) (the Kong 3.x default), because the proxy router is then rebuilt on a
+      timer.
   returned: always
   type: float
   sample: 2.0
@@ -240,8 +245,7 @@ def run_probe(module, clients, proxies, nodes, writer):
     name = 'kongops-probe-%s' % suffix
     path = '/' + name
     upstream = params['upstream_url'] or writer['admin_url'].rstrip('/') + '/status'
-    expected = expected_propagation(
-        [(clients[n['name']].node_info() or {}).get('configuration') for n in nodes])
+    expected = expected_propagation([clients[n['name']].node_info() for n in nodes])
     write_client = clients[writer['name']]
     result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={}, over_budget=[], budget=None)
     service = write_client.create('services', {'name': name, 'url': upstream, 'tags': ['kongops-probe']})

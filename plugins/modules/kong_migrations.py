@@ -106,8 +106,9 @@ options:
     type: path
   secrets_owner:
     description:
-      - Numeric V(UID) or V(UID:GID) that should own the password file, when the image reads it as a user other
-        than the one running the module.
+      - Numeric V(UID) or V(UID:GID) that should own the password file (mode 0600).
+      - Defaults to the user the image runs as, read from the image (its C(Config.User), resolved through the
+        image's own C(/etc/passwd)), so that the official C(kong) image, which runs as C(kong), can read it.
     type: str
   timeout:
     description:
@@ -240,6 +241,10 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings imp
     DATASTORE_ARGSPEC,
     SECRETS_MOUNT,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._image_user import (
+    ImageUserError,
+    image_user_ids,
+)
 from ansible_collections.kongops.cluster.plugins.module_utils._masking import (
     mask_text,
     tail_lines,
@@ -273,6 +278,16 @@ def argument_spec():
     spec['pg_host'] = dict(type='str', required=True)
     spec.update(DOCKER_ARGSPEC)
     return spec
+
+
+def migrations_secrets_owner(api, image_id, image):
+    """(uid, gid) of the user the image runs as: the one-off container must be able to read the password file."""
+    try:
+        return image_user_ids(api, image_id)
+    except ImageUserError as exc:
+        raise NodeError('cannot tell who may read the password file: image %s: %s; set secrets_owner' % (image, exc))
+    except Exception as exc:
+        raise NodeError(describe_docker_error(exc, 'reading the user of image %s' % image))
 
 
 def check_params(params):
@@ -323,6 +338,8 @@ def main():
         if image_id is None:
             raise NodeError('image %s is not on the Docker host and check mode does not pull it, so the '
                             'datastore state cannot be read' % params['image'])
+        if owner is None and files:
+            owner = migrations_secrets_owner(api, image_id, params['image'])
         with TemporarySecretDir(parent, files, owner=owner) as secret_dir:
             binds = {secret_dir: {'bind': SECRETS_MOUNT, 'mode': 'ro'}} if secret_dir else None
 

@@ -18,11 +18,13 @@ description:
   - Secrets (O(pg_password), O(pg_ro_password), O(cluster_cert_key)) and O(cluster_cert) never reach the
     container as plain environment. They are written as files (mode 0600) under O(secrets_dir) (mode 0700),
     which is bind-mounted read-only at C(/run/secrets/kongops), and the container gets
-    E(KONG_<SETTING>_FILE) pointing at them, the convention of Kong's Docker entrypoint.
+    E(KONG_<SETTING>_FILE) pointing at them, the convention of Kong's Docker entrypoint (the cluster
+    certificate and key as E(KONG_CLUSTER_CERT) and E(KONG_CLUSTER_CERT_KEY) paths, which every Kong version reads).
+    The files belong to the user the image runs as (see O(secrets_owner)).
     The config hash covers them through a salted, slow digest; they are never stored in labels.
   - With O(wait=true), after creating, starting or restarting the container the module polls the node until
-    it is ready, C(/status/ready) on the status listener when O(status_listen) is set, otherwise
-    C(/status) on the Admin API with C(database.reachable=true).
+    it is ready: C(/status/ready) on the status listener when O(status_listen) is set and the image is Kong 3.3 or
+    later (E(KONG_VERSION) in the image), otherwise C(/status) with C(database.reachable=true).
   - With O(consul), the node is registered as a service in the host's local Consul agent once it is ready,
     with an HTTP health check, and deregistered B(before) its container is stopped, restarted, recreated or
     removed, so that load balancers drain it first.
@@ -82,9 +84,18 @@ options:
     type: str
   status_listen:
     description:
-      - Kong's C(status_listen), for example V(127.0.1.101:8100). When set, readiness is C(/status/ready)
-        there (Kong 3.3+).
+      - Kong's C(status_listen), for example V(127.0.1.101:8100). When set, readiness and the Consul check use it:
+        C(/status/ready) on Kong 3.3+, C(/status) before (which has no C(/status/ready)).
     type: str
+  admin_gui_listen:
+    description:
+      - Kong's C(admin_gui_listen), the Kong Manager listener (Kong 3.4+). V(off) by default, set explicitly: Kong's
+        own default binds V(0.0.0.0:8002) and V(0.0.0.0:8445), which exposes Kong Manager on every interface and
+        makes the second node on a host fail to start.
+      - To serve Kong Manager give each node its own address, for example V(127.0.1.101:8002). Kong before 3.4
+        ignores the setting.
+    type: str
+    default: 'off'
   admin_url:
     description:
       - URL the module uses to reach the node's Admin API. Defaults to the first listener of O(admin_listen)

@@ -79,6 +79,12 @@ options:
       admin_url:
         description: URL of the node's Admin API when it differs from what O(nodes[].admin_listen) gives.
         type: str
+      admin_gui_listen:
+        description:
+          - Kong C(admin_gui_listen) (Kong Manager, 3.4+) of this node; V(off) unless given, because Kong's own
+            default binds V(0.0.0.0:8002) and a second node on the host would fail to start.
+        type: str
+        default: 'off'
   surplus:
     description:
       - What happens to this host's nodes of the cluster that are not in O(nodes).
@@ -200,7 +206,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_node_args im
     consul_factory,
 )
 
-NODE_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url')
+NODE_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url', 'admin_gui_listen')
 PER_NODE_OPTIONS = NODE_KEYS + ('state', 'secrets_dir')
 SET_OPTIONS = ('host', 'nodes', 'surplus', 'secrets_root', 'parallel')
 
@@ -218,6 +224,7 @@ def set_argument_spec():
             admin_listen=dict(type='str'),
             status_listen=dict(type='str'),
             admin_url=dict(type='str'),
+            admin_gui_listen=dict(type='str', default='off'),
         )),
         surplus=dict(type='str', default='remove', choices=['deregister', 'remove', 'keep']),
         secrets_root=dict(type='path', default=STATE_DIR),

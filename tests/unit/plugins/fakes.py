@@ -182,8 +182,12 @@ PLUGINS = ['acl', 'basic-auth', 'cors', 'key-auth', 'rate-limiting', 'request-tr
 
 def kong_root_payload(version='3.9.1', node_id=None, hostname='kong-host', role='traditional', database='postgres',
                       pg_host='127.0.1.10', pg_port=5432, pg_database='kong', db_update_frequency=5,
-                      db_update_propagation=0, db_cache_ttl=None, plugins=None, enabled_plugins=(), edition=None):
-    """GET / as the given Kong version answers it (shape changes at 0.13, 0.14, 2.0, 2.4, 3.0, 3.6)."""
+                      db_update_propagation=0, db_cache_ttl=None, plugins=None, enabled_plugins=(), edition=None,
+                      worker_consistency=None, worker_state_update_frequency=5):
+    """GET / as the given Kong version answers it (shape changes at 0.13, 0.14, 2.0, 2.4, 3.0, 3.6).
+
+    worker_consistency None is the version's default: strict before 3.0, eventual from 3.0 (kong_defaults.lua).
+    """
     numbers = _version_numbers(version)
     plugins = list(plugins if plugins is not None else PLUGINS)
     if numbers >= (3, 0, 0):
@@ -212,6 +216,9 @@ def kong_root_payload(version='3.9.1', node_id=None, hostname='kong-host', role=
         configuration.update(admin_listen='127.0.0.1:8001', proxy_listen='0.0.0.0:8000', admin_listen_ssl='127.0.0.1:8444')
     else:
         configuration.update(admin_listen=['127.0.0.1:8001'], proxy_listen=['0.0.0.0:8000'])
+    if numbers >= (2, 0, 0):
+        configuration['worker_consistency'] = worker_consistency or ('eventual' if numbers >= (3, 0, 0) else 'strict')
+        configuration['worker_state_update_frequency'] = worker_state_update_frequency
     if numbers >= (2, 0, 0):
         configuration['role'] = role
         configuration['cluster_listen'] = ['0.0.0.0:8005'] if role == 'control_plane' else ['off']
@@ -269,7 +276,8 @@ class FakeKong(FakeServer):
 
     def __init__(self, version='3.9.1', role='traditional', database='postgres', node_id=None, hostname='kong-host',
                  pg_host='127.0.1.10', pg_port=5432, pg_database='kong', db_update_frequency=5, db_update_propagation=0,
-                 db_cache_ttl=None, plugins=None, config_hash=None, host='127.0.0.1', page_size=100):
+                 db_cache_ttl=None, plugins=None, config_hash=None, host='127.0.0.1', page_size=100,
+                 worker_consistency=None, worker_state_update_frequency=5):
         super(FakeKong, self).__init__(host)
         self.version = version
         self.role = role
@@ -277,7 +285,8 @@ class FakeKong(FakeServer):
         self.root = kong_root_payload(version, node_id=node_id, hostname=hostname, role=role, database=database,
                                       pg_host=pg_host, pg_port=pg_port, pg_database=pg_database,
                                       db_update_frequency=db_update_frequency, db_update_propagation=db_update_propagation,
-                                      db_cache_ttl=db_cache_ttl, plugins=plugins)
+                                      db_cache_ttl=db_cache_ttl, plugins=plugins, worker_consistency=worker_consistency,
+                                      worker_state_update_frequency=worker_state_update_frequency)
         self.config_hash = config_hash
         self.db_down = False          # GET / -> 500, /status database.reachable false (HTTP 200)
         self.rbac_token = None        # when set, every request needs header token_header == rbac_token (else 401)

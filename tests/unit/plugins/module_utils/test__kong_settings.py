@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_settings import (
+    file_pointers,
     listen_address_port,
     listen_url,
     parse_listen,
+    pointer_setting,
 )
 
 
@@ -49,3 +51,15 @@ def test_listen_address_port_hides_wildcards():
     assert listen_address_port('0.0.0.0:8000') == ('', 8000)
     assert listen_address_port('127.0.6.11:8000, 127.0.6.11:8443 ssl') == ('127.0.6.11', 8000)
     assert listen_address_port('off') == ('', 0)
+
+
+def test_file_pointers_give_cluster_certificates_as_paths():
+    """Kong/kong kong/conf_loader/init.lua at 2.8.5 and 3.0.0: cluster_cert(_key) must be paths."""
+    assert file_pointers(['pg_password', 'cluster_cert', 'cluster_cert_key']) == {
+        'KONG_PG_PASSWORD_FILE': '/run/secrets/kongops/pg_password',
+        'KONG_CLUSTER_CERT': '/run/secrets/kongops/cluster_cert',
+        'KONG_CLUSTER_CERT_KEY': '/run/secrets/kongops/cluster_cert_key',
+    }
+    assert pointer_setting('KONG_CLUSTER_CERT', '/run/secrets/kongops/cluster_cert') == 'cluster_cert'
+    assert pointer_setting('KONG_PG_PASSWORD_FILE', '/run/secrets/kongops/pg_password') == 'pg_password'
+    assert pointer_setting('KONG_PG_HOST', '127.0.0.1') is None

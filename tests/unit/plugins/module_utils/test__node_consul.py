@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import version_or_none
 from ansible_collections.kongops.cluster.plugins.module_utils._node_consul import consul_definition_differences
 from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import build_node_spec
 from ansible_collections.kongops.cluster.tests.unit.plugins.node_inputs import (
@@ -33,6 +34,23 @@ def test_consul_check_uses_status_listener_when_set():
     assert spec.consul.definition['Check']['HTTP'] == 'http://127.0.6.11:8100/status/ready'
     spec = build_node_spec(node_params(status_listen='127.0.6.11:8100', consul=consul_options(check_path='status')))
     assert spec.consul.definition['Check']['HTTP'] == 'http://127.0.6.11:8100/status'
+
+
+def test_consul_check_follows_the_node_version_unless_check_path_is_given():
+    """Kong/kong kong/status/init.lua: /status/ready from 3.3.0 only, so a 2.8 node is checked on /status."""
+    spec = build_node_spec(node_params(status_listen='127.0.6.11:8100', consul=consul_options()))
+    before = dict(spec.consul.definition['Meta'])
+    spec.use_kong_version(version_or_none('2.8.5'))
+    check = spec.consul.definition['Check']
+    assert check['HTTP'] == 'http://127.0.6.11:8100/status' and check['Name'] == 'Kong it-kong-1 /status'
+    assert spec.readiness_path == '/status'
+    assert spec.consul.definition['Meta']['kongops_check'] != before['kongops_check']
+    spec.use_kong_version(version_or_none('3.9.1'))
+    assert spec.consul.definition['Check']['HTTP'] == 'http://127.0.6.11:8100/status/ready'
+    assert spec.consul.definition['Meta'] == before
+    given = build_node_spec(node_params(status_listen='127.0.6.11:8100', consul=consul_options(check_path='/status/ready')))
+    given.use_kong_version(version_or_none('2.8.5'))
+    assert given.consul.definition['Check']['HTTP'] == 'http://127.0.6.11:8100/status/ready'
 
 
 def test_consul_wildcard_proxy_gives_empty_address_and_explicit_values_win():

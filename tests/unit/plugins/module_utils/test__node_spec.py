@@ -112,7 +112,10 @@ def test_spec_hybrid_data_plane_reads_cert_files(tmp_path):
     env = spec.container_env()
     assert env['KONG_ROLE'] == 'data_plane'
     assert env['KONG_DATABASE'] == 'off'
-    assert env['KONG_CLUSTER_CERT_KEY_FILE'] == '/run/secrets/kongops/cluster_cert_key'
+    # A path, which Kong 2.8 and 3.0 require (conf_loader: cluster_cert_key: no such file at <value>)
+    assert env['KONG_CLUSTER_CERT_KEY'] == '/run/secrets/kongops/cluster_cert_key'
+    assert env['KONG_CLUSTER_CERT'] == '/run/secrets/kongops/cluster_cert'
+    assert 'KONG_CLUSTER_CERT_KEY_FILE' not in env
     assert 'MIIEfakekey' not in repr(env)
     view = spec.config_view()
     assert view['files']['cluster_cert_key'] == MASK

@@ -61,3 +61,15 @@ def test_probe_node_connection_refused_is_not_ready():
     admin = KongAdminClient(free_port_url(), retries=0, timeout=1)
     ready, message = probe_node(admin, None, 'postgres')
     assert not ready and 'connection refused' in message
+
+
+def test_probe_node_before_3_3_reads_status_on_the_status_listener(kong_factory):
+    """Kong 2.8-3.2 have no /status/ready (404): readiness is /status there with the datastore reachable."""
+    fake = kong_factory(version='2.8.5')
+    admin = KongAdminClient(fake.url, retries=0, timeout=2)
+    assert probe_node(admin, fake.url, 'postgres', '/status') == (True, 'ready')
+    fake.db_down = True
+    ready, message = probe_node(admin, fake.url, 'postgres', '/status')
+    assert not ready and 'cannot reach its datastore' in message
+    ready, message = probe_node(admin, fake.url, 'postgres')
+    assert not ready and '404' in message
