@@ -18,17 +18,43 @@ from ansible_collections.kongops.cluster.plugins.module_utils._placement import 
 # The keys of a planned node that kong_node_set takes: its nodes suboptions (a unit test holds the two together).
 # The rest of a planned node (host, address, ports, proxy_url, datacenter, role) says where it lives; converging it
 # does not need that.
-NODE_SET_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url')
+NODE_SET_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url', 'admin_gui_listen')
 
 
 def kong_node_plan(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
                    proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES):
     try:
-        return plan_nodes(parse_node_count(count, maximum), list(hosts), dict(host_settings or {}), cluster=cluster,
-                          strategy=strategy, proxy_port=int(proxy_port), admin_port=int(admin_port),
-                          status_port=int(status_port), port_stride=int(port_stride))
+        return _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride,
+                     maximum)
     except PlacementError as exc:
         raise AnsibleFilterError(str(exc))
+
+
+def _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum):
+    ports = [_whole(value, name) for value, name in ((proxy_port, 'proxy port'), (admin_port, 'admin port'),
+                                                     (status_port, 'status port'), (port_stride, 'port stride'))]
+    return plan_nodes(parse_node_count(count, int(maximum)), list(hosts), dict(host_settings or {}),
+                      cluster=cluster, strategy=strategy, proxy_port=ports[0], admin_port=ports[1],
+                      status_port=ports[2], port_stride=ports[3])
+
+
+def _whole(value, name):
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise PlacementError('the %s must be a whole number, got %r' % (name, value))
+
+
+def kong_node_plan_problem(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
+                           proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES):
+    """'' when kong_node_plan can plan these arguments, else the sentence it would fail with (for assert's fail_msg)."""
+    try:
+        _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum)
+    except PlacementError as exc:
+        return str(exc)
+    return ''
 
 
 def kong_node_count(value, maximum=MAX_NODES):
@@ -71,6 +97,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'kong_node_plan': kong_node_plan,
+            'kong_node_plan_problem': kong_node_plan_problem,
             'kong_node_count': kong_node_count,
             'kong_node_count_problem': kong_node_count_problem,
             'kong_host_settings': kong_host_settings,

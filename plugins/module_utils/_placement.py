@@ -85,19 +85,63 @@ def node_role(host, settings):
     return ROLES[0]
 
 
+def host_port_slots(count, proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10):
+    """The (proxy, admin, status) ports of slots 0 .. count - 1 on one host with strategy host_ports.
+
+    Slot k takes the first step (each step moves all three ports by port_stride) after the previous slot's whose
+    three ports no earlier slot of the host uses. A slot's ports depend only on the slots before it,
+    so they never change when the host gets more nodes. With the defaults (8000/8001/8100, stride 10) slots 0-9 take
+    steps 0-9 (8000/8001/8100 ... 8090/8091/8190), steps 10-19 would reuse their status ports as proxy ports, so slots
+    10-19 take steps 20-29 (8200/8201/8300 ... 8290/8291/8390): blocks of ten slots every 200 ports, slot 249 on
+    12890/12891/12990.
+    """
+    bases = (proxy_port, admin_port, status_port)
+    _check_ports(bases)
+    if isinstance(port_stride, bool) or not isinstance(port_stride, int) or port_stride < 1:
+        raise PlacementError('the port stride must be a whole number of at least 1, got %r' % (port_stride,))
+    used = set()
+    slots = []
+    step = 0
+    while len(slots) < count:
+        ports = tuple(port + step * port_stride for port in bases)
+        if max(ports) > 65535:
+            raise PlacementError('%d Kong nodes on one host need ports past 65535 (proxy %d, admin %d, status %d, stride '
+                                 '%d): lower the node count per host, the ports or the stride'
+                                 % (count, proxy_port, admin_port, status_port, port_stride))
+        if not used.intersection(ports):
+            used.update(ports)
+            slots.append(ports)
+        step += 1
+    return slots
+
+
+def _check_ports(ports):
+    names = ('proxy', 'admin', 'status')
+    for name, port in zip(names, ports):
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise PlacementError('the %s port must be a whole number from 1 to 65535, got %r' % (name, port))
+    if len(set(ports)) != len(ports):
+        raise PlacementError('the proxy, admin and status ports must differ, got %d, %d and %d' % tuple(ports))
+
+
 def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports',
                proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10):
     """Return {host: [node, ...]} for count nodes over hosts.
 
     host_settings maps host -> {'bind_address': ..., 'node_address_base': ..., 'datacenter': ...}
     (a missing datacenter is DEFAULT_DATACENTER).
-    With strategy host_ports every node binds its host's bind_address and the ports
-    move by port_stride per slot on that host; with node_address node i binds
+    With strategy host_ports every node binds its host's bind_address and slot k on a host (its k-th node) gets the
+    ports host_port_slots gives it, which no other slot of the host uses; with node_address node i binds
     node_address_base + i on the standard ports (one loopback address per node, as the lab does).
     """
     if strategy not in STRATEGIES:
         raise PlacementError('address strategy must be one of %s, got %r' % (', '.join(STRATEGIES), strategy))
     placement = place(count, hosts)
+    if strategy == 'node_address':
+        _check_ports((proxy_port, admin_port, status_port))
+    else:
+        slots = host_port_slots(max(len(indexes) for indexes in placement.values()), proxy_port, admin_port,
+                                status_port, port_stride)
     plan = {}
     for host, indexes in placement.items():
         settings = host_settings.get(host) or {}
@@ -112,7 +156,7 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
                 address = settings.get('bind_address')
                 if not address:
                     raise PlacementError('host %s has no bind address for its Kong nodes' % host)
-                ports = tuple(port + slot * port_stride for port in (proxy_port, admin_port, status_port))
+                ports = slots[slot]
             nodes.append({
                 'index': index,
                 'name': node_name(cluster, index),
@@ -124,6 +168,9 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
                 'proxy_listen': '%s:%d' % (address, ports[0]),
                 'admin_listen': '%s:%d' % (address, ports[1]),
                 'status_listen': '%s:%d' % (address, ports[2]),
+                # Kong Manager stays off: Kong 3.4+ would bind 0.0.0.0:8002 on every node, and a host's second node
+                # would fail to start.
+                'admin_gui_listen': 'off',
                 'admin_url': 'http://%s:%d' % (address, ports[1]),
                 'proxy_url': 'http://%s:%d' % (address, ports[0]),
                 'datacenter': datacenter,

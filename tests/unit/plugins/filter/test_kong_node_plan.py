@@ -49,9 +49,9 @@ def test_node_set_nodes_keeps_only_what_kong_node_set_takes():
     nodes = FILTERS['kong_node_set_nodes'](plan['a'])
     assert nodes == [
         {'name': 'c-kong-1', 'index': 1, 'proxy_listen': '10.1.1.1:8000', 'admin_listen': '10.1.1.1:8001',
-         'status_listen': '10.1.1.1:8100', 'admin_url': 'http://10.1.1.1:8001'},
+         'status_listen': '10.1.1.1:8100', 'admin_url': 'http://10.1.1.1:8001', 'admin_gui_listen': 'off'},
         {'name': 'c-kong-3', 'index': 3, 'proxy_listen': '10.1.1.1:8010', 'admin_listen': '10.1.1.1:8011',
-         'status_listen': '10.1.1.1:8110', 'admin_url': 'http://10.1.1.1:8011'}]
+         'status_listen': '10.1.1.1:8110', 'admin_url': 'http://10.1.1.1:8011', 'admin_gui_listen': 'off'}]
     assert FILTERS['kong_node_set_nodes']([]) == []
 
 

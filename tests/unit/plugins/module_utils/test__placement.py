@@ -8,7 +8,9 @@ import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
     DEFAULT_DATACENTER,
+    MAX_NODES,
     PlacementError,
+    host_port_slots,
     parse_node_count,
     place,
     plan_nodes,
@@ -90,6 +92,7 @@ def test_a_planned_node_has_its_place_addresses_datacenter_and_role():
         'index': 1, 'name': 'lab-kong-1', 'host': 'h1', 'address': '127.0.2.101',
         'proxy_port': 8000, 'admin_port': 8001, 'status_port': 8100,
         'proxy_listen': '127.0.2.101:8000', 'admin_listen': '127.0.2.101:8001', 'status_listen': '127.0.2.101:8100',
+        'admin_gui_listen': 'off',
         'admin_url': 'http://127.0.2.101:8001', 'proxy_url': 'http://127.0.2.101:8000',
         'datacenter': 'dc2', 'role': 'traditional'}]}
 
@@ -109,3 +112,64 @@ def test_growing_keeps_every_node_exactly_as_it_was():
     small, large = plan_nodes(5, HOSTS, settings), plan_nodes(11, HOSTS, settings)
     for host, nodes in small.items():
         assert large[host][:len(nodes)] == nodes
+
+
+def _listeners(plan):
+    return [(node['address'], port) for nodes in plan.values() for node in nodes
+            for port in (node['proxy_port'], node['admin_port'], node['status_port'])]
+
+
+def test_host_ports_slots_0_to_9_keep_the_ports_they_always_had():
+    assert host_port_slots(10) == [(8000 + 10 * k, 8001 + 10 * k, 8100 + 10 * k) for k in range(10)]
+
+
+def test_host_ports_slot_10_no_longer_takes_slot_0s_status_port():
+    # Slot 10 used to get proxy port 8100, slot 0's status port: steps 10-19 are skipped, blocks of ten every 200 ports.
+    slots = host_port_slots(MAX_NODES)
+    assert slots[10] == (8200, 8201, 8300) and slots[19] == (8290, 8291, 8390) and slots[20] == (8400, 8401, 8500)
+    assert slots[249] == (12890, 12891, 12990)
+    steps = [20 * (k // 10) + k % 10 for k in range(MAX_NODES)]
+    assert slots == [(8000 + 10 * step, 8001 + 10 * step, 8100 + 10 * step) for step in steps]
+
+
+@pytest.mark.parametrize('ports', [(8000, 8001, 8100, 10), (8000, 8001, 8100, 1), (8000, 8001, 8002, 3),
+                                   (8000, 8100, 8200, 1), (9000, 8000, 8050, 5), (8443, 8444, 8100, 2)])
+def test_host_ports_never_collide_on_one_host_up_to_the_maximum(ports):
+    proxy, admin, status, stride = ports
+    plan = plan_nodes(MAX_NODES, ['h1'], {'h1': {'bind_address': '10.0.0.1'}}, proxy_port=proxy, admin_port=admin,
+                      status_port=status, port_stride=stride)
+    listeners = _listeners(plan)
+    assert len(listeners) == 3 * MAX_NODES and len(set(listeners)) == len(listeners)
+    assert max(port for _address, port in listeners) <= 65535
+
+
+@pytest.mark.parametrize('hosts', [1, 2, 3, 7])
+def test_host_ports_are_stable_under_growth_for_every_count(hosts):
+    names = ['h%d' % i for i in range(hosts)]
+    settings = dict((name, {'bind_address': '10.0.0.%d' % (i + 1)}) for i, name in enumerate(names))
+    largest = plan_nodes(MAX_NODES, names, settings)
+    for count in (1, 9, 10, 11, 30, 31, 100, MAX_NODES - 1):
+        plan = plan_nodes(count, names, settings)
+        for host, nodes in plan.items():
+            assert largest[host][:len(nodes)] == nodes
+        assert len(set(_listeners(plan))) == 3 * count
+
+
+def test_host_ports_refuse_ports_past_65535_bad_ports_and_stride():
+    with pytest.raises(PlacementError, match='past 65535'):
+        plan_nodes(20, ['h1'], {'h1': {'bind_address': '10.0.0.1'}}, proxy_port=65000, admin_port=65001,
+                   status_port=65100, port_stride=50)
+    with pytest.raises(PlacementError, match='must differ, got 8000, 8000 and 8100'):
+        plan_nodes(1, ['h1'], {'h1': {'bind_address': '10.0.0.1'}}, admin_port=8000)
+    with pytest.raises(PlacementError, match='must differ'):
+        plan_nodes(1, ['h1'], {'h1': {'node_address_base': '127.0.1.100'}}, strategy='node_address', status_port=8001)
+    with pytest.raises(PlacementError, match='stride must be a whole number of at least 1, got 0'):
+        plan_nodes(2, ['h1'], {'h1': {'bind_address': '10.0.0.1'}}, port_stride=0)
+    with pytest.raises(PlacementError, match='status port must be a whole number from 1 to 65535, got 70000'):
+        plan_nodes(1, ['h1'], {'h1': {'bind_address': '10.0.0.1'}}, status_port=70000)
+
+
+def test_node_address_keeps_the_standard_ports_for_every_node():
+    plan = plan_nodes(150, ['h1', 'h2'], {'h1': {'node_address_base': '127.0.1.100'}, 'h2': {'node_address_base': '127.0.1.100'}},
+                      strategy='node_address')
+    assert set((n['proxy_port'], n['admin_port'], n['status_port']) for nodes in plan.values() for n in nodes) == {(8000, 8001, 8100)}
