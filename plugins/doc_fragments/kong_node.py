@@ -105,8 +105,8 @@ options:
   cluster_cert:
     description:
       - Hybrid-mode cluster certificate, as PEM content or as the path of a file on the managed host
-        (the module reads it). Reaches the container as a file whose path is E(KONG_CLUSTER_CERT): Kong 2.8 and
-        3.0 accept only a path there.
+        (the module reads it). Reaches the container as a file whose path is E(KONG_CLUSTER_CERT), because Kong 2.8
+        and 3.0 accept only a path there.
     type: str
   cluster_cert_key:
     description:
@@ -152,7 +152,7 @@ options:
       - Numeric V(UID) or V(UID:GID) that should own the secrets directory (mode 0700) and the secret files
         (mode 0600).
       - Defaults to the user the image runs as, read from the image (its C(Config.User), resolved through the
-        image's own C(/etc/passwd) and C(/etc/group)): the official C(kong) image runs as C(kong) and must be able
+        image's own C(/etc/passwd) and C(/etc/group)). The official C(kong) image runs as C(kong) and must be able
         to read them.
     type: str
   stop_timeout:

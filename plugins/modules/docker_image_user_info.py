@@ -18,7 +18,7 @@ description:
     GID 0, an empty user is root).
   - The official C(kong) image runs as C(kong); C(hashicorp/consul) starts as root and its entrypoint drops to the
     C(consul) user, so the consul role asks for O(user=consul).
-  - Never pulls: an image that is not on the Docker host gives null IDs and says so in RV(msg).
+  - Never pulls. An image that is not on the Docker host gives null IDs and says so in RV(msg).
 author: kongops.cluster contributors (@kongops)
 extends_documentation_fragment:
   - kongops.cluster.docker

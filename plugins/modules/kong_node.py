@@ -23,7 +23,7 @@ description:
     The files belong to the user the image runs as (see O(secrets_owner)).
     The config hash covers them through a salted, slow digest; they are never stored in labels.
   - With O(wait=true), after creating, starting or restarting the container the module polls the node until
-    it is ready: C(/status/ready) on the status listener when O(status_listen) is set and the image is Kong 3.3 or
+    it is ready, C(/status/ready) on the status listener when O(status_listen) is set and the image is Kong 3.3 or
     later (E(KONG_VERSION) in the image), otherwise C(/status) with C(database.reachable=true).
   - With O(consul), the node is registered as a service in the host's local Consul agent once it is ready,
     with an HTTP health check, and deregistered B(before) its container is stopped, restarted, recreated or
@@ -84,12 +84,12 @@ options:
     type: str
   status_listen:
     description:
-      - Kong's C(status_listen), for example V(127.0.1.101:8100). When set, readiness and the Consul check use it:
-        C(/status/ready) on Kong 3.3+, C(/status) before (which has no C(/status/ready)).
+      - Kong's C(status_listen), for example V(127.0.1.101:8100). When set, readiness and the Consul check use it,
+        C(/status/ready) on Kong 3.3+ and C(/status) before (which has no C(/status/ready)).
     type: str
   admin_gui_listen:
     description:
-      - Kong's C(admin_gui_listen), the Kong Manager listener (Kong 3.4+). V(off) by default, set explicitly: Kong's
+      - Kong's C(admin_gui_listen), the Kong Manager listener (Kong 3.4+). V(off) by default, set explicitly, because Kong's
         own default binds V(0.0.0.0:8002) and V(0.0.0.0:8445), which exposes Kong Manager on every interface and
         makes the second node on a host fail to start.
       - To serve Kong Manager give each node its own address, for example V(127.0.1.101:8002). Kong before 3.4
