@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (  # noqa: F401 (re-exported)
