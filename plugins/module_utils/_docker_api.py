@@ -211,6 +211,32 @@ def remove_container(api, container_id, stop_timeout):
         pass
 
 
+def apply_container_action(api, action, container_id, create, stop_timeout):
+    """Carry out one action of plan_container_actions; returns the container ID (a new one after create/recreate).
+
+    create() makes the container (not started) and returns its ID: the one part that differs between a Kong node
+    and the load balancer.
+    """
+    if action == 'recreate':
+        remove_container(api, container_id, stop_timeout)
+    if action in ('create', 'recreate'):
+        return create()
+    if action == 'remove':
+        remove_container(api, container_id, stop_timeout)
+        return None
+    {
+        'start': lambda: api.start(container_id),
+        'stop': lambda: api.stop(container_id, timeout=stop_timeout),
+        'restart': lambda: api.restart(container_id, timeout=stop_timeout),
+        'unpause': lambda: api.unpause(container_id),
+    }[action]()
+    return container_id
+
+
+ACTION_VERBS = {'create': 'creating', 'recreate': 'recreating', 'start': 'starting', 'stop': 'stopping',
+                'restart': 'restarting', 'unpause': 'unpausing', 'remove': 'removing'}
+
+
 def container_logs(api, container_id, stdout, stderr):
     raw = api.logs(container_id, stdout=stdout, stderr=stderr)
     return raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else str(raw)

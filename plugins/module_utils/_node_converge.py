@@ -23,8 +23,10 @@ from __future__ import annotations
 import time
 
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
+    ACTION_VERBS,
     LABEL_ROLE,
     NodeError,
+    apply_container_action,
     container_logs_tail,
     create_container,
     describe_docker_error,
@@ -224,18 +226,9 @@ def _apply_container_actions(api, spec, plan, run, check_mode):
 
 def _apply_action(api, spec, action, container_id):
     """One container action; returns the container ID, a new one after create or recreate."""
-    if action == 'recreate':
-        _docker(lambda: remove_container(api, container_id, spec.stop_timeout), 'removing container %s' % spec.name)
-    if action in ('create', 'recreate'):
-        return _docker(lambda: create_container(api, spec, start=False), 'creating container %s' % spec.name)
-    doing, call = {
-        'start': ('starting', lambda: api.start(container_id)),
-        'stop': ('stopping', lambda: api.stop(container_id, timeout=spec.stop_timeout)),
-        'restart': ('restarting', lambda: api.restart(container_id, timeout=spec.stop_timeout)),
-        'unpause': ('unpausing', lambda: api.unpause(container_id)),
-    }[action]
-    _docker(call, '%s container %s' % (doing, spec.name))
-    return container_id
+    return _docker(lambda: apply_container_action(api, action, container_id,
+                                                  lambda: create_container(api, spec, start=False), spec.stop_timeout),
+                   '%s container %s' % (ACTION_VERBS[action], spec.name))
 
 
 def _check_mode_status(state, plan):

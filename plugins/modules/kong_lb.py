@@ -202,12 +202,17 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     LABEL_HOST,
     LABEL_ROLE,
     NodeError,
+    apply_container_action,
     check_docker_params,
     describe_docker_error,
     docker_api_client,
     ensure_image,
     exec_in_container,
     inspect_container,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import (
+    container_summary,
+    plan_container_actions,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._lb import (
     CONF_NAME,
@@ -267,17 +272,6 @@ def write_text(path, text):
     os.rename(temp, path)
 
 
-def container_plan(current, desired_hash):
-    """'create', 'recreate', 'start' or None for an existing container summary (or None)."""
-    if current is None:
-        return 'create'
-    if (current['Config'].get('Labels') or {}).get(LABEL_HASH) != desired_hash:
-        return 'recreate'
-    if not current['State'].get('Running'):
-        return 'start'
-    return None
-
-
 def nginx(api, container_id, *args):
     code, out, err = exec_in_container(api, container_id, ['nginx'] + list(args))
     return code, (out + err).strip()
@@ -303,8 +297,8 @@ def create_lb_container(api, params, labels):
     return api.create_container(params['image'], name=params['name'], host_config=host_config, labels=labels)['Id']
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         name=dict(type='str', required=True),
         image=dict(type='str', required=True),
         pull=dict(type='str', default='missing', choices=['never', 'missing', 'always']),
@@ -325,14 +319,12 @@ def main():
         proxy_next_upstream_tries=dict(type='int', default=3),
         consul=dict(type='dict', required=True, options=consul_argspec(url_default=CONSUL_DEFAULT_URL)),
     )
-    argument_spec.update(DOCKER_ARGSPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_together=DOCKER_REQUIRED_TOGETHER)
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    params = module.params
-    settings = dict((key, params[key]) for key in SETTINGS)
+    spec.update(DOCKER_ARGSPEC)
+    return spec
+
+
+def input_problems(params, settings):
+    """Every problem with the options, before Consul or Docker is asked."""
     problems = check_settings(settings)
     if params['min_passing'] < 0:
         problems.append('min_passing must be 0 or more, got %d' % params['min_passing'])
@@ -345,60 +337,93 @@ def main():
         validate_base_url(params['consul']['url'], 'consul.url')
     except ValueError as exc:
         problems.append(str(exc))
+    return problems
+
+
+def plan_conf(module, params, settings, conf_path, result):
+    """(text, old_text, changed) of the upstream configuration from Consul's passing instances."""
+    consul = ConsulClient(params['consul']['url'], **consul_client_options(params['consul']))
+    # Check mode starts no Kong node, so the ones a real run would add cannot pass yet: look once.
+    backends = wait_for_backends(consul, params['service'], params['min_passing'], params['wait_timeout'],
+                                 look_once=module.check_mode, draining=params['draining'])
+    result['backends'] = backends
+    text = render_conf(params['cluster'], backends, settings)
+    old_text = read_text(conf_path)
+    changed = old_text != text
+    if module.check_mode and len(backends) < params['min_passing']:
+        # Rendering what passes now would show a removal the real run would not make.
+        changed = False
+        module.warn('check mode: %d of %d %s instances pass now (the nodes a real run would start do not exist '
+                    'yet), so the upstream is not predicted' % (len(backends), params['min_passing'], params['service']))
+    if changed:
+        result['actions'].append('render %s: %d backends' % (CONF_NAME, len(backends)))
+        if module._diff:
+            result['diff'] = dict(before=old_text or '', after=text, before_header=conf_path, after_header=conf_path)
+    return text, old_text, changed
+
+
+def plan_container(api, params, labels, check_mode):
+    """(inspect or None, desired hash, actions): the node lifecycle (plan_container_actions) for state started."""
+    image_id, _pulled = ensure_image(api, params['image'], params['pull'], check_mode)
+    desired_hash = config_hash(dict(image=params['image'], image_id=image_id, conf_dir=params['conf_dir'], labels=labels))
+    current = inspect_container(api, params['name'])
+    summary = container_summary(current) if current else None
+    # The hash covers the image ID, so a changed image recreates the container through the hash alone.
+    return current, desired_hash, plan_container_actions('started', summary, desired_hash)
+
+
+def converge_lb(api, params, labels, plan, conf):
+    """Write the file, reload or (re)create the container as planned; returns the container ID."""
+    current, desired_hash, actions = plan
+    text, old_text, file_changed = conf
+    container_id = current['Id'] if current else None
+    if not os.path.isdir(params['conf_dir']):
+        os.makedirs(params['conf_dir'], 0o755)
+    if file_changed:
+        write_text(conf_path_of(params), text)
+    if (file_changed or params['reload']) and not actions:
+        reload_nginx(api, container_id, conf_path_of(params), old_text)
+    for action in actions:
+        container_id = apply_container_action(
+            api, action, container_id,
+            lambda: create_lb_container(api, params, dict(labels, **{LABEL_HASH: desired_hash})), 10)
+    return container_id
+
+
+def conf_path_of(params):
+    return os.path.join(params['conf_dir'], CONF_NAME)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_together=DOCKER_REQUIRED_TOGETHER)
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib('docker'), exception=DOCKER_IMPORT_ERROR)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    settings = dict((key, params[key]) for key in SETTINGS)
+    problems = input_problems(params, settings)
     if problems:
         module.fail_json(msg='; '.join(problems))
 
-    conf_path = os.path.join(params['conf_dir'], CONF_NAME)
+    conf_path = conf_path_of(params)
     labels = {LABEL_CLUSTER: params['cluster'], LABEL_ROLE: 'lb'}
     if params['host']:
         labels[LABEL_HOST] = params['host']
     result = dict(changed=False, actions=[], conf_path=conf_path, backends=[], container=dict(name=params['name']))
     try:
-        consul = ConsulClient(params['consul']['url'], **consul_client_options(params['consul']))
-        # Check mode starts no Kong node, so the ones a real run would add cannot pass yet: look once.
-        backends = wait_for_backends(consul, params['service'], params['min_passing'], params['wait_timeout'],
-                                     look_once=module.check_mode, draining=params['draining'])
-        result['backends'] = backends
-        text = render_conf(params['cluster'], backends, settings)
-        old_text = read_text(conf_path)
-        file_changed = old_text != text
-        if module.check_mode and len(backends) < params['min_passing']:
-            # Rendering what passes now would show a removal the real run would not make.
-            file_changed = False
-            module.warn('check mode: %d of %d %s instances pass now (the nodes a real run would start do not exist '
-                        'yet), so the upstream is not predicted' % (len(backends), params['min_passing'], params['service']))
-        if file_changed and module._diff:
-            result['diff'] = dict(before=old_text or '', after=text, before_header=conf_path, after_header=conf_path)
-
+        conf = plan_conf(module, params, settings, conf_path, result)
         api = docker_api_client(params)
-        image_id, _pulled = ensure_image(api, params['image'], params['pull'], module.check_mode)
-        desired_hash = config_hash(dict(image=params['image'], image_id=image_id, conf_dir=params['conf_dir'], labels=labels))
-        current = inspect_container(api, params['name'])
-        action = container_plan(current, desired_hash)
-
-        if file_changed:
-            result['actions'].append('render %s: %d backends' % (CONF_NAME, len(backends)))
-        if action:
-            result['actions'].append('%s container %s' % (action, params['name']))
-        reload_running = (file_changed or params['reload']) and action is None
-        if reload_running:
+        plan = plan_container(api, params, labels, module.check_mode)
+        actions = plan[2]
+        result['actions'] += ['%s container %s' % (action, params['name']) for action in actions]
+        if (conf[2] or params['reload']) and not actions:
             result['actions'] += ['nginx -t', 'nginx -s reload']
         result['changed'] = bool(result['actions'])
-
-        container_id = current['Id'] if current else None
+        container_id = plan[0]['Id'] if plan[0] else None
         if not module.check_mode and result['changed']:
-            if not os.path.isdir(params['conf_dir']):
-                os.makedirs(params['conf_dir'], 0o755)
-            if file_changed:
-                write_text(conf_path, text)
-            if reload_running:
-                reload_nginx(api, container_id, conf_path, old_text)
-            if action == 'recreate':
-                api.remove_container(container_id, force=True)
-            if action in ('create', 'recreate'):
-                container_id = create_lb_container(api, params, dict(labels, **{LABEL_HASH: desired_hash}))
-            if action:
-                api.start(container_id)
+            container_id = converge_lb(api, params, labels, plan, conf)
         final = inspect_container(api, params['name']) if container_id else None
         result['container'].update(id=container_id, state=(final or {}).get('State', {}).get('Status')
                                    if final else ('running' if module.check_mode else None))

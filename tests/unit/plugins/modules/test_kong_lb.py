@@ -54,7 +54,7 @@ def test_creates_the_container_with_the_passing_backends_then_changes_nothing(lb
     first = run_module(kong_lb.main, lb_args(min_passing=2))
     assert not first.failed, first.result
     assert [b['id'] for b in first['backends']] == ['lab-kong-1', 'lab-kong-2']
-    assert first['actions'] == ['render kong-lb.conf: 2 backends', 'create container lab-lb']
+    assert first['actions'] == ['render kong-lb.conf: 2 backends', 'create container lab-lb', 'start container lab-lb']
     conf = (tmp_path / 'conf.d' / 'kong-lb.conf').read_text()
     assert '# lab-kong-1' in conf and '# lab-kong-2' in conf and 'lab-kong-3' not in conf
     container = docker_fake.by_name('lab-lb')
@@ -130,7 +130,7 @@ def test_reload_checks_and_reloads_an_unchanged_upstream_and_says_so(lb_args, do
 def test_reload_of_a_missing_container_creates_it_instead(lb_args, docker_fake, run_module):
     result = run_module(kong_lb.main, lb_args(min_passing=2, reload=True))
     assert not result.failed, result.result
-    assert result['actions'] == ['render kong-lb.conf: 2 backends', 'create container lab-lb']
+    assert result['actions'] == ['render kong-lb.conf: 2 backends', 'create container lab-lb', 'start container lab-lb']
 
 
 @pytest.mark.parametrize('overrides, message', [
