@@ -533,8 +533,8 @@ def validate(params):
     return errors
 
 
-def main():
-    argument_spec = consul_argspec(
+def argument_spec():
+    return consul_argspec(
         url=dict(type='list', elements='str', aliases=['urls'], default=[CONSUL_DEFAULT_URL]),
         datacenter=dict(type='str'),
         datacenters=dict(type='list', elements='str'),
@@ -552,7 +552,36 @@ def main():
         require_consistent=dict(type='bool', default=True),
         fail_on_problems=dict(type='bool', default=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+
+
+def next_stability(stable, last_signature, views):
+    """(stable, signature) after one look: how many looks in a row saw everything with the same leaders."""
+    if any(view['missing'] for view in views):
+        return 0, None
+    signature = tuple((view['name'], view['leader']) for view in views)
+    return (stable + 1 if signature == last_signature else 1), signature
+
+
+def not_ready_message(params, result, poll, views, observer, stable, needed):
+    """The one message of a wait that ended without a stable leader; updates result's problems when only
+    stability was missing."""
+    if not result['problems']:
+        why = 'the leader was seen %d time%s in a row, %d wanted (stable_checks)' % (stable, '' if stable == 1 else 's', needed)
+        result.update(ready=False, problems=[why])
+    else:
+        why = '; '.join(result['problems'])
+    if params['wait']:
+        msg = 'Consul is not ready after %.1f s and %d attempts: %s.' % (result['elapsed'], poll.attempts, why)
+    else:
+        msg = 'Consul is not ready: %s.' % why
+    msg += ' Last seen: %s.' % describe_last_seen(views, params['expected_servers'])
+    if observer.last_error:
+        msg += ' Last error: %s.' % observer.last_error
+    return msg
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_by={'client_key': 'client_cert'})
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
@@ -575,9 +604,7 @@ def main():
     targets = target_datacenters(params['datacenter'], params['datacenters'])
     needed = params['stable_checks'] if params['wait'] else 1
     poll = Poll(params['timeout'], params['interval'])
-    stable = 0
-    last_signature = None
-    views = []
+    stable, signature, views = 0, None, []
     for _attempt in poll:
         for client in clients:  # never let one request outlive the overall timeout
             client.timeout = max(0.2, min(params['request_timeout'], poll.remaining()))
@@ -586,33 +613,15 @@ def main():
         except FatalConsulError as exc:
             report_warnings(module, observer)
             module.fail_json(msg=str(exc), **build_result(views, poll))
-        satisfied = not any(view['missing'] for view in views)
-        signature = tuple((view['name'], view['leader']) for view in views)
-        if satisfied:
-            stable = stable + 1 if signature == last_signature else 1
-            last_signature = signature
-            if stable >= needed:
-                report_warnings(module, observer)
-                module.exit_json(**build_result(views, poll))
-        else:
-            stable = 0
-            last_signature = None
+        stable, signature = next_stability(stable, signature, views)
+        if stable >= needed:
+            report_warnings(module, observer)
+            module.exit_json(**build_result(views, poll))
         if not params['wait']:
             break
 
     result = build_result(views, poll)
-    if satisfied:
-        why = 'the leader was seen %d time%s in a row, %d wanted (stable_checks)' % (stable, '' if stable == 1 else 's', needed)
-        result.update(ready=False, problems=[why])
-    else:
-        why = '; '.join(result['problems'])
-    if params['wait']:
-        msg = 'Consul is not ready after %.1f s and %d attempts: %s.' % (result['elapsed'], poll.attempts, why)
-    else:
-        msg = 'Consul is not ready: %s.' % why
-    msg += ' Last seen: %s.' % describe_last_seen(views, params['expected_servers'])
-    if observer.last_error:
-        msg += ' Last error: %s.' % observer.last_error
+    msg = not_ready_message(params, result, poll, views, observer, stable, needed)
     report_warnings(module, observer)
     if not params['fail_on_problems']:
         module.exit_json(msg=msg, **result)
