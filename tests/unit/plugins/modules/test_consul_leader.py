@@ -280,3 +280,16 @@ def test_fail_on_problems_false_returns_what_is_missing(run_module, fake_consul)
     view = run['datacenters']['dc1']
     assert view['answering'] == [fake_consul.url] and list(view['silent']) == ['http://127.0.0.1:1']
     assert 'Consul is not ready' in run['msg']
+
+
+def test_next_stability_counts_looks_in_a_row_with_the_same_leaders():
+    seen = [{'name': 'dc1', 'leader': '127.0.1.1:8300', 'missing': []}]
+    moved = [{'name': 'dc1', 'leader': '127.0.1.2:8300', 'missing': []}]
+    lost = [{'name': 'dc1', 'leader': None, 'missing': ['no leader']}]
+    stable, signature = consul_leader.next_stability(0, None, seen)
+    assert stable == 1
+    stable, signature = consul_leader.next_stability(stable, signature, seen)
+    assert stable == 2
+    stable, signature = consul_leader.next_stability(stable, signature, moved)
+    assert stable == 1, 'a new leader starts the count again'
+    assert consul_leader.next_stability(stable, signature, lost) == (0, None)
