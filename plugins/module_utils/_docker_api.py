@@ -127,6 +127,21 @@ def describe_docker_error(exc, doing):
     return 'Cannot talk to the Docker daemon while %s: %s' % (doing, short_cause(exc))
 
 
+def is_expected_docker_error(exc):
+    """Whether an exception is the Docker daemon or its transport saying no (refused, timed out, an API error), which
+    is reported as a sentence without a traceback; anything else is a bug and keeps its traceback."""
+    if HAS_DOCKER and isinstance(exc, (docker_errors.APIError, docker_errors.DockerException)):
+        return True
+    return isinstance(exc, (RequestException, ConnectionError, TimeoutError))
+
+
+def failure_details(exc, secrets=()):
+    """{'exception': traceback} for an unexpected error, {} for an expected one (see is_expected_docker_error)."""
+    if is_expected_docker_error(exc):
+        return {}
+    return {'exception': mask_text(traceback.format_exc(), list(secrets))}
+
+
 def env_dict(items):
     env = {}
     for item in items or []:

@@ -83,7 +83,6 @@ msg:
   type: str
 """
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -96,6 +95,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     check_docker_params,
     describe_docker_error,
     docker_api_client,
+    failure_details,
     inspect_image,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._image_user import (
@@ -136,8 +136,7 @@ def main():
     except ImageUserError as exc:
         module.fail_json(msg='image %s: %s' % (image, exc))
     except Exception as exc:  # the docker SDK and requests raise many types; describe them as one sentence
-        module.fail_json(msg=describe_docker_error(exc, 'reading the user of image %s' % image),
-                         exception=traceback.format_exc())
+        module.fail_json(msg=describe_docker_error(exc, 'reading the user of image %s' % image), **failure_details(exc))
     module.exit_json(changed=False, uid=uid, gid=gid, user=user, image_id=inspect['Id'])
 
 

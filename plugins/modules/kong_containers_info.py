@@ -104,7 +104,6 @@ containers:
 """
 
 import re
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -122,6 +121,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     describe_docker_error,
     docker_api_client,
     exec_in_container,
+    failure_details,
 )
 
 
@@ -185,7 +185,7 @@ def main():
             containers.append(container)
     except Exception as exc:  # the docker SDK and requests raise many types; describe them as one sentence
         module.fail_json(msg=describe_docker_error(exc, 'listing the containers of cluster %s' % params['cluster']),
-                         exception=traceback.format_exc())
+                         **failure_details(exc))
     module.exit_json(changed=False, containers=containers)
 
 

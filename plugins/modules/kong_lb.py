@@ -172,7 +172,6 @@ actions:
 
 import os
 import tempfile
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -208,6 +207,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     docker_api_client,
     ensure_image,
     exec_in_container,
+    failure_details,
     inspect_container,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import (
@@ -435,7 +435,7 @@ def main():
         module.fail_json(msg='cannot write %s: %s' % (conf_path, exc), **result)
     except Exception as exc:  # the docker SDK raises its own errors
         module.fail_json(msg=describe_docker_error(exc, 'managing container %s' % params['name']),
-                         exception=traceback.format_exc(), **result)
+                         **dict(result, **failure_details(exc)))
     module.exit_json(**result)
 
 

@@ -216,7 +216,6 @@ stderr_tail:
   sample: []
 """
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -234,6 +233,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     docker_api_client,
     ensure_image,
     exec_in_container,
+    failure_details,
     one_off_name,
     run_one_off,
 )
@@ -370,7 +370,7 @@ def main():
         fail('cannot prepare the password file under %s: %s' % (parent, exc))
     except Exception as exc:  # the docker SDK raises its own errors while connecting
         module.fail_json(msg='kong_migrations failed: %s' % mask_text(str(exc), secrets),
-                         exception=mask_text(traceback.format_exc(), secrets))
+                         **failure_details(exc, secrets))
     module.exit_json(**run.as_dict(secrets))
 
 

@@ -230,7 +230,6 @@ log_tail:
   sample: ["Error: could not connect to the datastore"]
 """
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -246,6 +245,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     NodeError,
     check_docker_params,
     docker_api_client,
+    failure_details,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._node_converge import converge_node
 from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import build_node_spec
@@ -289,7 +289,7 @@ def main():
     except ValueError as exc:  # a malformed URL reaching a client
         module.fail_json(msg=str(exc))
     except Exception as exc:  # the docker SDK raises its own errors while connecting
-        module.fail_json(msg='kong_node %s failed: %s' % (params['name'], exc), exception=traceback.format_exc())
+        module.fail_json(msg='kong_node %s failed: %s' % (params['name'], exc), **failure_details(exc))
 
     result = dict(changed=run.changed, actions=run.actions, node=run.node)
     if module._diff and run.diff is not None:

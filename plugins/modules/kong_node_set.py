@@ -174,7 +174,6 @@ actions:
 
 import copy
 import os
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -197,6 +196,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     STATE_DIR,
     check_docker_params,
     docker_api_client,
+    failure_details,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._node_converge import converge_node
 from ansible_collections.kongops.cluster.plugins.module_utils._node_spec import build_node_spec
@@ -340,7 +340,7 @@ def main():
         api.close()
     except Exception as exc:  # the docker SDK raises its own errors while connecting
         module.fail_json(msg='kong_node_set on %s: cannot list the nodes: %s' % (params['host'], exc),
-                         exception=traceback.format_exc())
+                         **failure_details(exc))
     result['surplus'] = surplus
 
     failures = []

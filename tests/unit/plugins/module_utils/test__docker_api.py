@@ -10,6 +10,8 @@ import pytest
 
 from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import (
     check_docker_params,
+    failure_details,
+    is_expected_docker_error,
     split_image,
 )
 
@@ -30,3 +32,19 @@ def test_check_docker_params():
     assert 'docker_host must look like' in check_docker_params({'docker_host': '/var/run/docker.sock'})
     assert 'docker_timeout must be greater than 0' in check_docker_params({'docker_host': 'tcp://127.0.0.1:2375',
                                                                            'docker_timeout': 0})
+
+
+def test_expected_docker_failures_carry_no_traceback_and_bugs_do():
+    """A refused socket, a timeout or an API error is the daemon saying no: a sentence, no traceback."""
+    from docker import errors as docker_errors
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    for exc in (RequestsConnectionError('connection refused'), ConnectionRefusedError(), TimeoutError(),
+                docker_errors.APIError('409 Conflict'), docker_errors.NotFound('no such image')):
+        assert is_expected_docker_error(exc), exc
+        assert failure_details(exc) == {}
+    try:
+        raise KeyError('Id')
+    except KeyError as exc:
+        details = failure_details(exc, secrets=['s3cr3t'])
+    assert 'KeyError' in details['exception']
