@@ -8,7 +8,8 @@ Commands (all idempotent, all bounded in time):
   up [--no-build]           deps + start dockerd if it does not answer + build absent/outdated images + print plan
   down [--keep-engine]      remove lab/collection containers; stop the dockerd this tool started (by its pid)
   status                    engine, images (current/outdated/absent) and lab containers
-  build [--force] [IMAGE..] build absent or outdated images (IMAGE: base postgres nginx kong consul)
+  build [--force] [IMAGE..] build absent or outdated images (IMAGE: base postgres nginx kong consul,
+                            or one Kong version: kong-2.8 kong-3.4 kong-3.9)
   images                    list the lab images with their input hash state
   plan                      print the address plan
   logs NAME [docker logs options]
@@ -90,15 +91,21 @@ BASE_IMPORT_CHANGES = [
 REQUIRED_DEBIAN_PACKAGES = ["docker.io", "tini", "mmdebstrap", "ca-certificates", "python3-psycopg2",
                             "python3-pysyncobj"]
 
-# name -> (tag, context dir under images/, {path in build context: stand-in dir})
+# name -> (tag, context dir under images/, {path in build context: stand-in dir}, {build arg: value})
 BASE_TAG = "kongops-lab/debian:bookworm"
+# One Kong stand-in codebase, one image per Kong version (Dockerfile ARG KONG_VERSION, as docker-kong's).
+KONG_VERSIONS = {"2.8": "2.8.5", "3.4": "3.4.2", "3.9": "3.9.1"}
 THIN_IMAGES = {
-    "postgres": ("kongops-lab/postgres:15", "postgres", {}),
-    "nginx": ("kongops-lab/nginx:1.22", "nginx", {}),
-    "kong": ("kongops-lab/kong:3.9", "kong", {"kong-standin": "kong"}),
-    "consul": ("kongops-lab/consul:1.20", "consul", {"consul-standin": "consul"}),
+    "postgres": ("kongops-lab/postgres:15", "postgres", {}, {}),
+    "nginx": ("kongops-lab/nginx:1.22", "nginx", {}, {}),
 }
-IMAGE_ORDER = ["base", "postgres", "nginx", "kong", "consul"]
+for _minor, _full in KONG_VERSIONS.items():
+    THIN_IMAGES["kong-" + _minor] = ("kongops-lab/kong:" + _minor, "kong", {"kong-standin": "kong"},
+                                     {"KONG_VERSION": _full})
+THIN_IMAGES["consul"] = ("kongops-lab/consul:1.20", "consul", {"consul-standin": "consul"}, {})
+IMAGE_ORDER = ["base", "postgres", "nginx"] + ["kong-" + minor for minor in KONG_VERSIONS] + ["consul"]
+# `lab build kong` means every Kong image
+IMAGE_GROUPS = {"kong": ["kong-" + minor for minor in KONG_VERSIONS]}
 
 ADDRESS_PLAN = """\
 Lab address plan (loopback only, every container uses network_mode host and binds its own 127.x address):
@@ -110,7 +117,8 @@ Lab address plan (loopback only, every container uses network_mode host and bind
   Kong node i        127.0.1.(100+i): proxy :8000, admin :8001, status :8100  | 127.0.2.(100+i)
   lab self-tests     127.0.7.x (containers named labtest-*, label io.kongops.lab=1)
 Images: kongops-lab/debian:bookworm (base), kongops-lab/postgres:15, kongops-lab/nginx:1.22,
-        kongops-lab/kong:3.9, kongops-lab/consul:1.20   (local only: pull policy never)
+        kongops-lab/kong:2.8 kongops-lab/kong:3.4 kongops-lab/kong:3.9 (Kong 2.8.5, 3.4.2, 3.9.1),
+        kongops-lab/consul:1.20   (local only: pull policy never)
 Labels: io.kongops.cluster=<name>, io.kongops.role=kong|consul|postgres|lb, io.kongops.lab=1 (lab tests)"""
 
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache"}
@@ -375,7 +383,7 @@ def base_input_hash() -> str:
 
 def context_files(name: str):
     """(path in build context, path on disk) pairs, sorted: the Dockerfile dir plus copied stand-ins."""
-    _tag, context_dir, copies = THIN_IMAGES[name]
+    _tag, context_dir, copies, _args = THIN_IMAGES[name]
     pairs = []
     sources = [("", os.path.join(IMAGES_DIR, context_dir))]
     sources += [(target, os.path.join(STANDINS_DIR, standin)) for target, standin in sorted(copies.items())]
@@ -396,6 +404,8 @@ def context_files(name: str):
 def thin_input_hash(name: str, base_hash: str) -> str:
     digest = hashlib.sha256()
     digest.update(("base:%s\n" % base_hash).encode())
+    for arg, value in sorted(THIN_IMAGES[name][3].items()):
+        digest.update(("build-arg %s=%s\n" % (arg, value)).encode())
     for context_path, disk_path in context_files(name):
         mode = os.stat(disk_path).st_mode & 0o111
         digest.update(("%s %o\n" % (context_path, 1 if mode else 0)).encode())
@@ -415,7 +425,7 @@ def desired_hashes():
     """name -> (tag, wanted input hash or None when its inputs do not exist yet)."""
     base_hash = base_input_hash()
     wanted = {"base": (BASE_TAG, base_hash)}
-    for name, (tag, _context, copies) in THIN_IMAGES.items():
+    for name, (tag, _context, copies, _args) in THIN_IMAGES.items():
         ready = standin_ready(name) if copies else True
         wanted[name] = (tag, thin_input_hash(name, base_hash) if ready else None)
     return wanted
@@ -496,7 +506,7 @@ def build_base(wanted_hash: str, fresh_rootfs: bool = False) -> None:
 
 
 def build_thin(name: str, wanted_hash: str, no_cache: bool = False) -> None:
-    tag = THIN_IMAGES[name][0]
+    tag, _context, _copies, build_args = THIN_IMAGES[name]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kongops-lab-build-") as context:
         for context_path, disk_path in context_files(name):
@@ -506,6 +516,8 @@ def build_thin(name: str, wanted_hash: str, no_cache: bool = False) -> None:
         # The classic builder resolves FROM locally; BuildKit could try a registry lookup.
         env = dict(os.environ, DOCKER_BUILDKIT="0")
         cache = ["--no-cache"] if no_cache else []
+        for arg, value in sorted(build_args.items()):
+            cache += ["--build-arg", "%s=%s" % (arg, value)]
         # --force-rm: a failed step must not leave its intermediate container behind
         docker("build", "--pull=false", "--quiet", "--force-rm", *cache, "--label", "%s=%s" % (HASH_LABEL, wanted_hash),
                "--label", "%s=%s" % (IMAGE_LABEL, name), "-t", tag, context, timeout=600, env=env)
@@ -616,7 +628,7 @@ def cmd_status(_args) -> int:
         return 1
     say("engine: answering; %s" % describe_engine())
     for name, (tag, state, _hash) in image_states().items():
-        say("image %-8s %-28s %s" % (name, tag, state))
+        say("image %-9s %-28s %s" % (name, tag, state))
     result = docker("ps", "-a", "--filter", "label=%s" % LAB_LABEL, "--format",
                     "{{.Names}}\t{{.Image}}\t{{.Status}}")
     cluster = docker("ps", "-a", "--filter", "label=%s" % CLUSTER_LABEL, "--format",
@@ -628,12 +640,22 @@ def cmd_status(_args) -> int:
     return 0
 
 
-def cmd_build(args) -> int:
-    unknown = [name for name in args.images if name not in IMAGE_ORDER]
+def expand_image_names(names):
+    """Image names as given to `lab build`, groups (kong) expanded; raises LabError on unknown names."""
+    expanded = []
+    for name in names:
+        expanded += IMAGE_GROUPS.get(name, [name])
+    unknown = [name for name in expanded if name not in IMAGE_ORDER]
     if unknown:
-        raise LabError("unknown image(s) %s; known: %s" % (", ".join(unknown), " ".join(IMAGE_ORDER)))
+        raise LabError("unknown image(s) %s; known: %s" % (", ".join(unknown),
+                                                            " ".join(IMAGE_ORDER + sorted(IMAGE_GROUPS))))
+    return expanded
+
+
+def cmd_build(args) -> int:
+    only = expand_image_names(args.images)
     with LabLock(wait_seconds=900):
-        return build_images(force=args.force, only=set(args.images) or None)
+        return build_images(force=args.force, only=set(only) or None)
 
 
 def cmd_images(_args) -> int:

@@ -125,8 +125,10 @@ def kong_env(address, extra=None, prefix=None):
         "KONG_PROXY_LISTEN": "%s:8000 reuseport backlog=16384, %s:8443 ssl" % (address, address),
         "KONG_ADMIN_LISTEN": "%s:8001" % address,
         "KONG_STATUS_LISTEN": "%s:8100" % address,
+        # 3.4+ default 0.0.0.0:8002 would make the second node of a test fail to bind, as it does in Kong
+        "KONG_ADMIN_GUI_LISTEN": "%s:8002" % address,
         "KONG_PREFIX": prefix or tempfile.mkdtemp(prefix="prefix-", dir=SCRATCH),
-        "KONG_STANDIN_VERSION": "3.9.1",
+        "KONG_VERSION": "3.9.1",
     }
     env.update(extra or {})
     return env
@@ -178,15 +180,16 @@ def wait_until(description, predicate, timeout, interval=0.05):
 
 
 class KongNode(object):
-    """`kong docker-start` as a host process; logs go to files under its prefix."""
+    """`docker-entrypoint.sh kong docker-start` as a host process (kong prepare, then the stand-in's nginx), as
+    the image runs it; argv replaces the command. Logs go to files under its prefix."""
 
-    def __init__(self, address, env_extra=None, argv=None, via_entrypoint=False):
+    def __init__(self, address, env_extra=None, argv=None, via_entrypoint=True):
         self.address = address
         self.env = kong_env(address, env_extra)
         self.prefix = self.env["KONG_PREFIX"]
         self.stdout_path = os.path.join(self.prefix, "stdout.log")
         self.stderr_path = os.path.join(self.prefix, "stderr.log")
-        command = argv or [KONG, "docker-start"]
+        command = argv
         if via_entrypoint:
             command = ["bash", ENTRYPOINT] + (argv or ["kong", "docker-start"])
             self.env["PATH"] = STANDIN_DIR + ":" + self.env["PATH"]

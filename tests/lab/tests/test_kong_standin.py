@@ -102,7 +102,7 @@ def test_concurrent_bootstraps_run_migrations_exactly_once(kong_db):
 
 
 def test_upgrade_from_38_needs_up_then_finish(kong_db, kong_nodes):
-    env38 = kong_env(NODE_A, {"KONG_STANDIN_VERSION": "3.8.1"})
+    env38 = kong_env(NODE_A, {"KONG_VERSION": "3.8.1"})
     env39 = kong_env(NODE_A)
     bootstrap(env38)
     assert run_kong(["migrations", "list"], env38).returncode == 0
@@ -145,7 +145,7 @@ def test_upgrade_from_38_needs_up_then_finish(kong_db, kong_nodes):
 
 def test_migration_lock_held_by_another_node(kong_db):
     env = kong_env(NODE_A)
-    bootstrap(kong_env(NODE_A, {"KONG_STANDIN_VERSION": "3.8.1"}))
+    bootstrap(kong_env(NODE_A, {"KONG_VERSION": "3.8.1"}))
     kong_db.psql("INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'other-node', now() + interval '60 s')",
                  "kong")
 
@@ -185,11 +185,11 @@ def test_migrations_error_when_database_unreachable(kong_db):
 
 
 def test_daemon_start_health_stop_quit_and_startup_time(kong_db):
-    env = kong_env(NODE_C, {"KONG_STANDIN_VERSION": "3.9.1"})
+    env = kong_env(NODE_C, {"KONG_VERSION": "3.9.1"})
     prefix = env["KONG_PREFIX"]
     bootstrap(env)
     assert run_kong(["version"], env).stdout == "3.9.1\n"
-    assert run_kong(["version"], dict(env, KONG_STANDIN_VERSION="3.8.1")).stdout == "3.8.1\n"
+    assert run_kong(["version"], dict(env, KONG_VERSION="3.8.1")).stdout == "3.8.1\n"
 
     started = time.time()
     result = run_kong(["start"], env)
@@ -376,7 +376,8 @@ def test_services_and_routes_crud(kong_db, kong_nodes):
 
 def test_proxy_forwards_to_service(kong_db, kong_nodes, echo_upstream):
     bootstrap(kong_env(NODE_A))
-    node = kong_nodes(NODE_A)
+    # strict: the request path rebuilds a stale router, so the writing node serves new routes at once
+    node = kong_nodes(NODE_A, {"KONG_WORKER_CONSISTENCY": "strict"})
     node.wait_ready()
     admin = node.admin
     upstream = "http://127.0.9.50:%d" % echo_upstream
@@ -434,7 +435,9 @@ def test_proxy_forwards_to_service(kong_db, kong_nodes, echo_upstream):
 
 def test_route_reaches_other_node_only_after_polling(kong_db, kong_nodes, echo_upstream):
     bootstrap(kong_env(NODE_A))
-    tuning = {"KONG_DB_UPDATE_FREQUENCY": "2", "KONG_DB_UPDATE_PROPAGATION": "0", "KONG_LOG_LEVEL": "debug"}
+    # strict mode (2.8's default): no router-rebuild timer delay on top of the polling
+    tuning = {"KONG_DB_UPDATE_FREQUENCY": "2", "KONG_DB_UPDATE_PROPAGATION": "0", "KONG_LOG_LEVEL": "debug",
+              "KONG_WORKER_CONSISTENCY": "strict"}
     node_a = kong_nodes(NODE_A, tuning)
     node_b = kong_nodes(NODE_B, tuning)
     node_a.wait_ready()
@@ -477,6 +480,8 @@ def test_database_outage(kong_db, kong_nodes, echo_upstream):
     node.wait_ready()
     http("POST", node.admin + "/services", {"name": "echo", "url": "http://127.0.9.50:%d" % echo_upstream})
     http("POST", node.admin + "/services/echo/routes", {"paths": ["/cached"]})
+    # eventual mode: the router-rebuild timer (worker_state_update_frequency 5 s) picks the route up
+    wait_until("the route in the router", lambda: http("GET", node.proxy + "/cached")[0] == 200, 8, 0.1)
     kong_db.stop("fast")
     try:
         status, _headers, body = http("GET", node.admin + "/")

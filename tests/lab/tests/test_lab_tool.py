@@ -64,30 +64,46 @@ def test_base_hash_follows_the_package_list_only(lab_tool):
 
 def test_thin_hash_follows_dockerfile_sources_modes_and_base(lab_tool):
     module, images, standin = lab_tool
-    before = module.thin_input_hash("kong", "base-a")
-    assert module.thin_input_hash("kong", "base-a") == before
-    assert module.thin_input_hash("kong", "base-b") != before
+    before = module.thin_input_hash("kong-3.9", "base-a")
+    assert module.thin_input_hash("kong-3.9", "base-a") == before
+    assert module.thin_input_hash("kong-3.9", "base-b") != before
 
     (standin / "__pycache__").mkdir()
     (standin / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0junk")
     (standin / "notes.swp").write_text("editor junk")
-    assert module.thin_input_hash("kong", "base-a") == before
+    assert module.thin_input_hash("kong-3.9", "base-a") == before
 
     (standin / "kong").chmod(0o755)
-    after_mode = module.thin_input_hash("kong", "base-a")
+    after_mode = module.thin_input_hash("kong-3.9", "base-a")
     assert after_mode != before
     (images / "kong" / "Dockerfile").write_text("FROM kongops-lab/debian:bookworm\nENV A=1\n")
-    assert module.thin_input_hash("kong", "base-a") != after_mode
+    assert module.thin_input_hash("kong-3.9", "base-a") != after_mode
 
-    paths = [context_path for context_path, _disk in module.context_files("kong")]
+    paths = [context_path for context_path, _disk in module.context_files("kong-3.9")]
     assert paths == ["Dockerfile", "kong-standin/docker-entrypoint.sh", "kong-standin/kong"]
 
 
 def test_standin_image_waits_for_its_entrypoint(lab_tool):
     module, _images, standin = lab_tool
-    assert module.standin_ready("kong")
+    assert module.standin_ready("kong-3.9")
     (standin / "docker-entrypoint.sh").unlink()
-    assert not module.standin_ready("kong")
+    assert not module.standin_ready("kong-3.9")
+
+
+def test_one_kong_image_per_version_with_its_own_hash(lab_tool):
+    """One stand-in codebase, three tags; KONG_VERSION is a build argument (docker-kong Dockerfile.deb 3.9.1
+    `ARG KONG_VERSION`, `ENV KONG_VERSION $KONG_VERSION`), so it is part of each image's input hash."""
+    module, _images, _standin = lab_tool
+    tags = {name: module.THIN_IMAGES[name][0] for name in module.expand_image_names(["kong"])}
+    assert tags == {"kong-2.8": "kongops-lab/kong:2.8", "kong-3.4": "kongops-lab/kong:3.4",
+                    "kong-3.9": "kongops-lab/kong:3.9"}
+    assert [module.THIN_IMAGES[name][3] for name in sorted(tags)] == [
+        {"KONG_VERSION": "2.8.5"}, {"KONG_VERSION": "3.4.2"}, {"KONG_VERSION": "3.9.1"}]
+    hashes = {module.thin_input_hash(name, "base-a") for name in tags}
+    assert len(hashes) == 3
+    assert module.expand_image_names(["kong-3.4", "nginx"]) == ["kong-3.4", "nginx"]
+    for name in tags:
+        assert name in module.IMAGE_ORDER
 
 
 def test_plan_prints_the_address_plan():
@@ -119,8 +135,12 @@ def test_status_and_images_list_the_lab_images(lab_engine):
     status = lab("status").stdout
     assert "engine: answering" in status
     assert re.search(r"image base\s+kongops-lab/debian:bookworm\s+current", status)
+    for tag in ("kongops-lab/kong:2.8", "kongops-lab/kong:3.4", "kongops-lab/kong:3.9"):
+        assert re.search(r"image kong-\d\.\d\s+%s\s+\S+" % re.escape(tag), status)
     images = lab("images", check=False)
     assert "kongops-lab/postgres:15" in images.stdout
+    for tag in ("kongops-lab/kong:2.8", "kongops-lab/kong:3.4", "kongops-lab/kong:3.9"):
+        assert tag in images.stdout
     assert images.returncode in (0, 3)  # 3: some image is not current (for example a stand-in not written yet)
 
 

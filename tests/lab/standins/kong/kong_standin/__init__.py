@@ -14,8 +14,13 @@ DEFAULT_VERSION = "3.9.1"
 
 
 def kong_version():
-    """Version this stand-in pretends to be (the image sets KONG_STANDIN_VERSION)."""
-    return os.environ.get("KONG_STANDIN_VERSION", "").strip() or DEFAULT_VERSION
+    """Version this stand-in pretends to be: KONG_VERSION, set by the image as docker-kong's Dockerfile does."""
+    return os.environ.get("KONG_VERSION", "").strip() or DEFAULT_VERSION
+
+
+def at_least(version, *wanted):
+    """True when version >= wanted, e.g. at_least("3.4.2", 3, 3)."""
+    return version_tuple(version) >= tuple(wanted + (0, 0, 0))[:3]
 
 
 def version_tuple(version):

@@ -9,7 +9,7 @@ import time
 import uuid
 from urllib.parse import parse_qs, quote, urlsplit
 
-from . import dao, schema
+from . import at_least, dao, schema
 from .httpbase import BaseHandler
 from .pg import DatabaseError
 
@@ -112,6 +112,8 @@ def status_payload(node, query):
                "server": node.stats.snapshot()}
     if node.dbless or node.role == "data_plane":
         payload["configuration_hash"] = EMPTY_CONFIG_HASH
+        if not at_least(node.version, 3, 4):
+            payload["database"] = {"reachable": True}  # 2.8.5 kong/api/routes/health.lua line 66; gone in 3.4
     else:
         payload["database"] = {"reachable": node.database_reachable()}
     return payload
@@ -155,7 +157,7 @@ class StatusHandler(KongHandler):
             if self.command != "GET":
                 raise HttpError(405, METHOD_NOT_ALLOWED)
             return 200, status_payload(node, self.query)
-        if self.segments == ["status", "ready"]:
+        if self.segments == ["status", "ready"] and at_least(node.version, 3, 3):
             if self.command != "GET":
                 raise HttpError(405, METHOD_NOT_ALLOWED)
             ready, reason = node.readiness()

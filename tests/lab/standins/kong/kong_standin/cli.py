@@ -1,7 +1,7 @@
 # Copyright (c) 2026, kongops.cluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The `kong` command line: docker-start, start, stop, quit, reload, health, version, prepare, check,
+"""The `kong` command line: start, stop, quit, reload, health, version, prepare, check,
 migrations.  Messages and exit codes follow Kong's kong/cmd/*.lua."""
 
 import os
@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import conf as confmod
-from . import kong_version, logs
+from . import at_least, kong_version, logs
 
 VALUE_OPTIONS = {"-c": "conf", "--conf": "conf", "-p": "prefix", "--prefix": "prefix",
                  "--db-timeout": "db_timeout", "--lock-timeout": "lock_timeout", "-t": "timeout",
@@ -20,28 +20,19 @@ VALUE_OPTIONS = {"-c": "conf", "--conf": "conf", "-p": "prefix", "--prefix": "pr
 FLAG_OPTIONS = {"-y": "yes", "--yes": "yes", "-q": "quiet", "--quiet": "quiet", "-f": "force",
                 "--force": "force", "--v": "v", "--vv": "vv", "--run-migrations": "run_migrations",
                 "-a": "all", "--all": "all"}
-COMMANDS = ("docker-start", "start", "stop", "quit", "reload", "restart", "health", "version", "prepare",
-            "check", "migrations")
+# What the stand-in implements. docker-start is not a Kong command: the image's entrypoint handles it.
+COMMANDS = ("start", "stop", "quit", "reload", "restart", "health", "version", "prepare", "check", "migrations")
 MIGRATION_COMMANDS = ("bootstrap", "up", "finish", "list", "reset", "status")
-USAGE = """Usage: kong COMMAND [OPTIONS]
+# bin/kong's table of commands (kong/cmd/init.lua at 2.8.5, bin/kong at 3.4.2 and 3.9.1; drain from 3.9.0).
+KONG_COMMANDS = ("start", "stop", "quit", "restart", "reload", "health", "check", "prepare", "migrations",
+                 "version", "config", "roar", "hybrid", "vault")
 
-The available commands are:
- check
- docker-start
- health
- migrations
- prepare
- quit
- reload
- restart
- start
- stop
- version
 
-Options:
- --v              verbose
- --vv             debug
-"""
+def usage(version):
+    """bin/kong's help text for that version (printed after "No such command: X" and a blank line)."""
+    commands = sorted(KONG_COMMANDS + (("drain",) if at_least(version, 3, 9) else ()))
+    return ("Usage: kong COMMAND [OPTIONS]\n\nThe available commands are:\n %s\n\nOptions:\n"
+            " --v              verbose\n --vv             debug\n" % "\n ".join(commands))
 
 
 class CliError(Exception):
@@ -111,7 +102,10 @@ def is_running(pid_file):
 def prepare_prefix(conf):
     prefix = conf["prefix"]
     for sub in ("", "logs", "pids", "sockets"):
-        os.makedirs(os.path.join(prefix, sub), exist_ok=True)
+        try:
+            os.makedirs(os.path.join(prefix, sub), exist_ok=True)
+        except PermissionError:
+            raise CliError("could not create directory %s: Permission denied" % os.path.join(prefix, sub))
     with open(conf["kong_env"], "w") as handle:
         handle.write(confmod.kong_env_text(conf))
     os.chmod(conf["kong_env"], 0o600)
@@ -173,52 +167,15 @@ def _check_database(conf, options, out):
         conn.close()
 
 
-def run_foreground(options, announce=None, refuse_if_running=True):
-    """docker-start (and 'kong start' with nginx_daemon off): prepare, check, bind, serve until signalled.
-
-    The official image's docker-start is 'kong prepare' then nginx, neither of which looks at the pid file: a
-    container restarted after SIGKILL (stale pid file, same low pid) comes back. 'kong start' does refuse.
-    """
+def run_foreground(options, announce=None):
+    """'kong start' with nginx_daemon off: prepare, then run nginx in this process (it refuses to start
+    over a running node; the image's entrypoint execs the nginx stand-in directly and does not)."""
     conf = load_conf(options)
-    if refuse_if_running and is_running(conf["nginx_pid"]):
+    if is_running(conf["nginx_pid"]):
         raise CliError("Kong is already running in %s" % conf["prefix"])
     prepare_prefix(conf)
-    try:
-        _check_database(conf, options, lambda message: logs.error_log("notice", message, source="[kong]"))
-    except CliError as exc:
-        # in the official image this surfaces as nginx failing in init_by_lua
-        logs.cli_err("nginx: [error] init_by_lua error: %s" % exc)
-        return 1
-    from .node import Node
-    from .pg import DatabaseError
-    node = Node(conf)
-    try:
-        node.rebuild_router("init")
-    except DatabaseError as exc:
-        logs.cli_err("nginx: [error] init_by_lua error: %s" % exc)
-        return 1
-    try:
-        node.bind()
-    except OSError as exc:
-        logs.cli_err("nginx: [emerg] %s" % exc)
-        return 1
-    node.install_signal_handlers()
-    with open(conf["nginx_pid"], "w") as handle:
-        handle.write("%d\n" % os.getpid())
-    node.serve()
-    node.log("notice", "Kong %s (stand-in) started, node_id %s, database %s, role %s"
-             % (node.version, node.node_id, conf.get("database"), node.role), source="[kong]")
-    if announce:
-        announce()
-    try:
-        node.wait()
-    finally:
-        if pid_from_file(conf["nginx_pid"]) == os.getpid():
-            try:
-                os.remove(conf["nginx_pid"])
-            except OSError:
-                pass
-    return 0
+    from .nginx import run_node
+    return run_node(conf, options, announce)
 
 
 def cmd_start(options, script):
@@ -230,9 +187,9 @@ def cmd_start(options, script):
     prepare_prefix(conf)
     _check_database(conf, options, logs.cli_out)
     log_path = os.path.join(conf["prefix"], "logs", "error.log")
-    argv = [sys.executable, script, "docker-start", "-p", conf["prefix"]]
-    if options.get("conf"):
-        argv += ["-c", options["conf"]]
+    # like Kong: the prefix is prepared, then nginx starts from it
+    argv = [sys.executable, os.path.join(os.path.dirname(script), "nginx_main.py"), "-p", conf["prefix"],
+            "-c", "nginx.conf"]
     with open(log_path, "ab") as log_file, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(argv, stdin=devnull, stdout=log_file, stderr=log_file, start_new_session=True,
                                  close_fds=True)
@@ -423,17 +380,16 @@ def main(argv, script):
         options = parse_args(argv)
         positional = options["positional"]
         if not positional or positional[0] not in COMMANDS:
+            # pl.lapp quit(): the message, a blank line, the usage; exit 1 (no command at all: usage only)
             if positional:
                 logs.cli_err("No such command: %s\n" % positional[0])
-            logs.cli_err(USAGE)
+            logs.write_err(usage(kong_version()))
             return 1
         command = positional[0]
         if command == "version":
             return cmd_version(options)
         if command == "health":
             return cmd_health(options)
-        if command == "docker-start":
-            return run_foreground(options, refuse_if_running=False)
         if command == "start":
             return cmd_start(options, script)
         if command == "stop":

@@ -9,7 +9,8 @@ Pure functions; the environment mapping is passed in so tests need no process st
 import os
 import re
 
-from . import kong_version, version_tuple
+from . import at_least, kong_version
+from .known_keys import known_keys
 
 SENSITIVE_PLACEHOLDER = "******"
 SENSITIVE_KEYS = frozenset((
@@ -124,17 +125,35 @@ def parse_conf_file(text):
     return values
 
 
-def raw_settings(environ, conf_file_text=None, overrides=None):
-    """Merge defaults < conf file < KONG_* environment < command line overrides (Kong's order)."""
-    merged = dict(DEFAULTS)
+def version_defaults(version):
+    """DEFAULTS as kong_defaults.lua of that version has them (only the keys that version knows)."""
+    known = known_keys(version)
+    defaults = {key: value for key, value in DEFAULTS.items() if key in known}
+    if not at_least(version, 3, 0):
+        defaults["worker_consistency"] = "strict"  # kong_defaults.lua 2.8.5; eventual from 3.0.0
+    if not at_least(version, 3, 6):
+        defaults["status_listen"] = "off"  # kong_defaults.lua 3.4.2 line 31; 127.0.0.1:8007 from 3.6.0
+    if not at_least(version, 3, 5):
+        defaults["headers"] = "server_tokens, latency_tokens"  # x-kong-request-id from 3.5.0
+    return defaults
+
+
+def raw_settings(environ, conf_file_text=None, overrides=None, version=None):
+    """Merge defaults < conf file < KONG_* environment < command line overrides (Kong's order).
+
+    Like conf_loader's overrides(), run over the keys of kong_defaults.lua only: a KONG_<X> variable or a
+    kong.conf line for a key that version does not know is ignored (KONG_ADMIN_GUI_LISTEN on 2.8).
+    """
+    merged = version_defaults(version or kong_version())
     if conf_file_text:
         for key, value in parse_conf_file(conf_file_text).items():
-            merged[key] = value
+            if key in merged:
+                merged[key] = value
     for name, value in environ.items():
         if not name.startswith("KONG_"):
             continue
         key = name[5:].lower()
-        if key in DEFAULTS:
+        if key in merged:
             merged[key] = value.strip()
     for key, value in (overrides or {}).items():
         if value is not None:
@@ -204,10 +223,7 @@ def load(environ=None, conf_file_text=None, overrides=None, version=None):
     """Typed Kong configuration (dict).  Raises ConfError with Kong-like messages."""
     environ = os.environ if environ is None else environ
     version = version or kong_version()
-    raw = raw_settings(environ, conf_file_text, overrides)
-    if "KONG_STATUS_LISTEN" not in environ and (overrides or {}).get("status_listen") is None \
-            and version_tuple(version) < (3, 6, 0) and not (conf_file_text and "status_listen" in conf_file_text):
-        raw["status_listen"] = "off"  # status_listen defaults to off before 3.6
+    raw = raw_settings(environ, conf_file_text, overrides, version)
     conf = {}
     errors = []
     for key, value in raw.items():
@@ -238,7 +254,8 @@ def load(environ=None, conf_file_text=None, overrides=None, version=None):
     for key in ("db_update_propagation", "db_cache_ttl"):
         if isinstance(conf.get(key), (int, float)) and conf[key] < 0:
             errors.append("%s must be greater than or equal to 0" % key)
-    for key in ("proxy_listen", "admin_listen", "status_listen"):
+    errors.extend(cluster_cert_errors(conf, version))
+    for key in ("proxy_listen", "admin_listen", "admin_gui_listen", "status_listen"):
         try:
             conf[key.replace("_listen", "_listeners")] = parse_listeners(key, conf.get(key, []))
         except ConfError as exc:
@@ -259,15 +276,55 @@ def load(environ=None, conf_file_text=None, overrides=None, version=None):
     conf["nginx_conf"] = os.path.join(prefix, "nginx.conf")
     conf["nginx_kong_conf"] = os.path.join(prefix, "nginx-kong.conf")
     conf["socket_path"] = os.path.join(prefix, "sockets")
-    conf["loaded_plugins"] = {name: True for name in bundled_plugin_names()} \
+    conf["loaded_plugins"] = {name: True for name in bundled_plugin_names(version)} \
         if "bundled" in conf.get("plugins", []) else {}
     conf["version"] = version
     return conf
 
 
-def bundled_plugin_names():
-    from .plugins import BUNDLED_PLUGINS
-    return [name for name, _priority in BUNDLED_PLUGINS]
+def _is_pem(text, kind):
+    if kind == "cert":
+        return "-----BEGIN CERTIFICATE-----" in text and "-----END CERTIFICATE-----" in text
+    return re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", text) is not None
+
+
+def _try_decode_base64(value):
+    import base64
+    import binascii
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return value
+
+
+def cluster_cert_errors(conf, version):
+    """Hybrid certificates: conf_loader 2.8.5 init.lua 1109-1120 (paths only, 3.0 too); 3.1.0+ parse.lua also
+    takes PEM text or base64 of it (the stand-in checks the PEM markers; Kong parses with OpenSSL)."""
+    if conf.get("role") not in ("control_plane", "data_plane"):
+        return []
+    cert, key = conf.get("cluster_cert"), conf.get("cluster_cert_key")
+    if not cert or not key:
+        return ["cluster certificate and key must be provided to use Hybrid mode"]
+    errors = []
+    if not at_least(version, 3, 1):
+        for name, value in (("cluster_cert", cert), ("cluster_cert_key", key)):
+            if not os.path.exists(value):
+                errors.append("%s: no such file at %s" % (name, value))
+        return errors
+    if not os.path.exists(cert):
+        cert = conf["cluster_cert"] = _try_decode_base64(cert)
+        if not _is_pem(cert, "cert"):
+            errors.append("cluster_cert: failed loading certificate from %s" % cert)
+    if not os.path.exists(key):
+        key = conf["cluster_cert_key"] = _try_decode_base64(key)
+        if not _is_pem(key, "key"):
+            errors.append("cluster_cert_key: failed loading key from %s" % key)
+    return errors
+
+
+def bundled_plugin_names(version):
+    from .plugins import bundled
+    return [name for name, _priority in bundled(version)]
 
 
 def masked(conf):
@@ -291,14 +348,18 @@ def kong_env_text(conf):
             value = ", ".join(str(item) for item in value)
         elif isinstance(value, bool):
             value = "on" if value else "off"
-        lines.append("%s = %s" % (key, value))
+        lines.append("%s = %s" % (key, str(value).replace("#", "\\#")))
     return "\n".join(lines) + "\n"
+
+
+# The address a wildcard bind really binds in the lab (loopback rule: nothing binds 0.0.0.0).
+WILDCARD_STANDIN = "127.0.0.1"
 
 
 def bind_address(ip):
     """Address actually bound: wildcard binds are narrowed to loopback (lab safety rule)."""
     if ip in ("0.0.0.0", "*", "[::]", "::"):
-        return "127.0.0.1", True
+        return WILDCARD_STANDIN, True
     if ip.startswith("[") and ip.endswith("]"):
         return ip[1:-1], False
     return ip, False

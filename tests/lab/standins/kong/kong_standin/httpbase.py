@@ -54,15 +54,20 @@ class Listener(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
-    def __init__(self, address, handler_class, node, kind, family=socket.AF_INET):
+    def __init__(self, address, handler_class, node, kind, family=socket.AF_INET, reuseport=False):
         self.address_family = family
         self.node = node
         self.kind = kind
+        self.reuseport = reuseport
         ThreadingHTTPServer.__init__(self, address, handler_class)
 
     def server_bind(self):
         # Plain bind: HTTPServer.server_bind would call getfqdn() (a DNS lookup) for server_name.
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.reuseport:
+            # nginx `listen ... reuseport`: every process that sets it shares the address (the kernel spreads
+            # connections); a socket without it still gets EADDRINUSE.
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self.socket.bind(self.server_address)
         self.server_address = self.socket.getsockname()
         self.server_name = str(self.server_address[0])

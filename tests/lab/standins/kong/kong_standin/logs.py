@@ -53,5 +53,10 @@ def cli_err(message):
     _write(2, message + "\n")
 
 
+def write_err(text):
+    """stderr as is (no newline added)."""
+    _write(2, text)
+
+
 def cli_warn(message):
     _write(2, "%s [warn] %s\n" % (time.strftime("%Y/%m/%d %H:%M:%S"), message))

@@ -10,16 +10,25 @@ import threading
 import time
 import uuid
 
+from . import at_least
 from . import conf as confmod
 from . import dao, logs
 from .admin import AdminHandler, StatusHandler
+from .gui import GuiHandler
 from .httpbase import ConnectionStats, Listener
 from .pg import DatabaseError, Pool
 from .plugins import available_on_server
 from .proxy import ProxyHandler
 from .router import Router
 
-LUA_VERSION = "LuaJIT 2.1.0-20231117.1"
+# nginx's ngx_open_listening_sockets: 5 tries, 500 ms apart, then "still could not bind()"
+BIND_TRIES = 5
+BIND_RETRY_SECONDS = 0.5
+
+
+def lua_version(version):
+    """GET / lua_version: LuaJIT 2.1.0-beta3 up to 3.4, the 2023 LuaJIT snapshot in later builds."""
+    return "LuaJIT 2.1.0-20231117.1" if at_least(version, 3, 5) else "LuaJIT 2.1.0-beta3"
 # Extra look-back on every poll; already-processed event ids are skipped, so this only guards
 # against rows whose transaction committed just after the previous poll read its window.
 POLL_GRACE_SECONDS = 0.5
@@ -39,6 +48,12 @@ class Node(object):
         self.read_pool = Pool(conf, read_only=True) if conf.get("pg_ro_host") else self.pool
         self.router = Router([], {})
         self.router_builds = 0
+        # Kong's "router:version" cache key: a write or a cluster event invalidates it (a new value); the router
+        # is stale while the built version differs (runloop/handler.lua).
+        self.router_wanted = 0
+        self.router_built = 0
+        self.worker_consistency = conf.get("worker_consistency", "eventual")
+        self.worker_state_update_frequency = float(conf.get("worker_state_update_frequency", 5))
         self._router_lock = threading.Lock()
         self._stop = threading.Event()
         self._listeners = []
@@ -82,19 +97,21 @@ class Node(object):
                 enabled = dao.distinct_plugin_names(conn)
         configuration = confmod.masked(self.conf)
         configuration["log_level"] = self.conf.get("log_level", "notice")
-        return {
+        info = {
             "tagline": "Welcome to kong",
             "version": self.version,
-            "edition": "community",
             "hostname": self.hostname,
             "node_id": self.node_id,
             "timers": {"running": 0, "pending": max(1, threading.active_count() - len(self._listeners))},
             "plugins": {"available_on_server": available_on_server(self.version, self.conf.get("loaded_plugins", {})),
                         "enabled_in_cluster": enabled},
-            "lua_version": LUA_VERSION,
+            "lua_version": lua_version(self.version),
             "configuration": configuration,
             "pids": {"master": os.getpid(), "workers": [os.getpid()]},
         }
+        if at_least(self.version, 3, 6):
+            info["edition"] = "community"  # kong/api/routes/kong.lua from 3.6.0
+        return info
 
     # ------------------------------------------------------------ router
     def rebuild_router(self, reason):
@@ -102,18 +119,48 @@ class Node(object):
             self.router_builds += 1
             return
         with self._router_lock:
+            wanted = self.router_wanted
             with self.read_pool.connection() as conn:
                 routes, services = dao.load_router_entities(conn)
             self.router = Router(routes, services, version=self.router.version + 1)
+            self.router_built = wanted
             self.router_builds += 1
         self.log("info", "router rebuilt (%s): %d routes" % (reason, len(routes)))
 
+    def router_stale(self):
+        return self.router_built != self.router_wanted
+
+    def invalidate_router(self):
+        """core_cache:invalidate("router:version") (runloop/events.lua): nothing is rebuilt here."""
+        self.router_wanted += 1
+
     def router_changed_locally(self):
-        """The node that wrote an entity rebuilds at once; the others wait for their next poll."""
-        try:
-            self.rebuild_router("local change")
-        except DatabaseError as exc:
-            self.log("error", "could not rebuild router: %s" % exc)
+        """A write through this node's Admin API: the router goes stale here too. Kong rebuilds it on the next
+        proxied request in strict mode, else on the router-rebuild timer (handler.lua at 2.8.5 and 3.9.1)."""
+        self.invalidate_router()
+
+    def router_for_request(self):
+        """get_updated_router(): in strict mode (with a database) the request path rebuilds a stale router;
+        a failure logs and the stale router is used."""
+        if not self.dbless and self.worker_consistency == "strict" and self.router_stale():
+            try:
+                self.rebuild_router("request (strict)")
+            except DatabaseError as exc:
+                self.log("error", "could not rebuild router: %s (stale router will be used)" % exc)
+        return self.router
+
+    def _router_timer_loop(self):
+        """The router-rebuild timer every worker_state_update_frequency seconds, in both modes
+        (2.8.5 timer_at chain, 3.x named_every "router-rebuild"); it rebuilds only a stale router."""
+        while not self._stop.wait(self.worker_state_update_frequency):
+            if not self.router_stale():
+                continue
+            try:
+                self.rebuild_router("timer")
+            except DatabaseError as exc:
+                self.log("error", "could not rebuild router via timer: %s" % exc)
+            except Exception as exc:  # the timer must survive anything
+                self.log("error", "could not rebuild router via timer: %r" % (exc,))
 
     # ------------------------------------------------------------ cluster events
     def _poll_loop(self):
@@ -164,8 +211,13 @@ class Node(object):
             self._rebuild_from_event()
 
     def _rebuild_from_event(self):
+        """A router:version invalidation from another node: stale until the timer or (strict) a request."""
+        self.invalidate_router()
+
+    def _rebuild_after_reload(self):
+        self.invalidate_router()
         try:
-            self.rebuild_router("cluster event")
+            self.rebuild_router("reload")
         except DatabaseError as exc:
             self.log("error", "could not rebuild router: %s" % exc)
 
@@ -177,6 +229,10 @@ class Node(object):
                 ("status", StatusHandler, self.conf.get("status_listeners", []))]
         if self.role == "data_plane":
             plan = [entry for entry in plan if entry[0] != "admin"]
+        # nginx_kong.lua (3.4.0 line 408, 3.9.1 line 505): Kong Manager is served by traditional and control
+        # plane nodes whose Admin API listens; admin_gui_listen exists from 3.4 (absent from 2.8-3.3 defaults).
+        if self.role in ("traditional", "control_plane") and self.conf.get("admin_listeners"):
+            plan.append(("admin_gui", GuiHandler, self.conf.get("admin_gui_listeners", [])))
         for kind, handler, listeners in plan:
             for listener in listeners:
                 if listener.get("ssl"):
@@ -189,17 +245,27 @@ class Node(object):
                              % (kind, listener["ip"], listener["port"], address, listener["port"]),
                              source="[kong-standin]")
                 family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                try:
-                    server = Listener((address, listener["port"]), handler, self, kind, family)
-                except OSError as exc:
-                    self.close_listeners()
-                    raise OSError("bind() to %s:%d failed (%d: %s)"
-                                  % (address, listener["port"], exc.errno or 0, exc.strerror or exc))
+                server = self._bind_one(listener, address, handler, kind, family)
                 if kind == "proxy":
                     handler.access_log_enabled = self.conf.get("proxy_access_log", "") != "off"
                 elif kind == "admin":
                     handler.access_log_enabled = self.conf.get("admin_access_log", "") != "off"
                 self._listeners.append(server)
+
+    def _bind_one(self, listener, address, handler, kind, family):
+        """Bind like nginx: on failure print the configured address (0.0.0.0 even where the stand-in binds
+        127.0.0.1), retry, then give up with "still could not bind()"."""
+        for attempt in range(BIND_TRIES):
+            try:
+                return Listener((address, listener["port"]), handler, self, kind, family,
+                                reuseport=bool(listener.get("reuseport")))
+            except OSError as exc:
+                logs.cli_err("nginx: [emerg] bind() to %s:%d failed (%d: %s)"
+                             % (listener["ip"], listener["port"], exc.errno or 0, exc.strerror or exc))
+                if attempt + 1 < BIND_TRIES:
+                    time.sleep(BIND_RETRY_SECONDS)
+        self.close_listeners()
+        raise OSError("still could not bind()")
 
     def serve(self):
         for server in self._listeners:
@@ -210,6 +276,8 @@ class Node(object):
         if not self.dbless and self.role != "data_plane":
             poller = threading.Thread(target=self._poll_loop, name="cluster-events", daemon=True)
             poller.start()
+            timer = threading.Thread(target=self._router_timer_loop, name="router-rebuild", daemon=True)
+            timer.start()
         for server in self._listeners:
             self.log("notice", "%s listening on %s:%d" % (server.kind, server.server_address[0],
                                                           server.server_address[1]), source="[kong-standin]")
@@ -231,7 +299,8 @@ class Node(object):
             self._stop.set()
 
         def reload(signum, frame):
-            threading.Thread(target=self._rebuild_from_event, daemon=True).start()
+            # new workers build their router at init
+            threading.Thread(target=self._rebuild_after_reload, daemon=True).start()
 
         signal.signal(signal.SIGTERM, fast)
         signal.signal(signal.SIGINT, fast)

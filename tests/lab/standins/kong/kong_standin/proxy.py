@@ -66,7 +66,7 @@ class ProxyHandler(BaseHandler):
         body = self.read_body()
         lowered = {name.lower(): value for name, value in self.headers.items()}
         host_header = self.headers.get("Host", "")
-        match, matched_length = node.router.match("http", self.command, host_header, path, lowered)
+        match, matched_length = node.router_for_request().match("http", self.command, host_header, path, lowered)
         if match is None:
             self._kong_error(404, NO_ROUTE, started)
             return
