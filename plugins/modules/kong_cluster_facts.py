@@ -506,8 +506,8 @@ def validate(params):
     return errors
 
 
-def main():
-    argument_spec = kong_admin_argspec(
+def argument_spec():
+    return kong_admin_argspec(
         admin_urls=dict(type='list', elements='str', default=[]),
         nodes=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
@@ -524,7 +524,10 @@ def main():
         concurrency=dict(type='int', default=8),
         data_plane_max_age=dict(type='float', default=DEFAULT_DATA_PLANE_MAX_AGE),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params

@@ -318,8 +318,8 @@ def validate(params):
     return errors
 
 
-def main():
-    argument_spec = kong_admin_argspec(
+def argument_spec():
+    return kong_admin_argspec(
         nodes=dict(type='list', elements='dict', required=True, options=dict(
             name=dict(type='str', required=True),
             admin_url=dict(type='str', required=True),
@@ -334,7 +334,10 @@ def main():
         slack=dict(type='float', default=2),
         fail_on_problems=dict(type='bool', default=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
