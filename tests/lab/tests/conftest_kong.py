@@ -131,7 +131,7 @@ def kong_env(address, extra=None, prefix=None):
         "KONG_VERSION": "3.9.1",
     }
     env.update(extra or {})
-    return env
+    return {name: value for name, value in env.items() if value is not None}  # None: leave the variable unset
 
 
 def run_kong(args, env, timeout=30):

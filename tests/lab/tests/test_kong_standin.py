@@ -446,6 +446,10 @@ def test_route_reaches_other_node_only_after_polling(kong_db, kong_nodes, echo_u
     id_b = http("GET", node_b.admin + "/")[2]["node_id"]
     assert id_a != id_b
     http("POST", node_a.admin + "/services", {"name": "echo", "url": "http://127.0.9.50:%d" % echo_upstream})
+    # B's poll sees the service event and marks its router stale; one proxied request (strict) rebuilds it
+    wait_until("node B polled the service event", lambda: "new event (channel: 'invalidations')" in node_b.stderr(),
+               5, 0.05)
+    assert http("GET", node_b.proxy + "/late")[0] == 404
 
     # Write right after one of B's polls (its debug log says so), so its next poll is ~2 s away.
     polls_seen = node_b.stderr().count("polling events from")
