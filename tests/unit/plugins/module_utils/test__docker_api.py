@@ -43,6 +43,7 @@ def test_expected_docker_failures_carry_no_traceback_and_bugs_do():
                 docker_errors.APIError('409 Conflict'), docker_errors.NotFound('no such image')):
         assert is_expected_docker_error(exc), exc
         assert failure_details(exc) == {}
+    details = {}
     try:
         raise KeyError('Id')
     except KeyError as exc:
