@@ -67,9 +67,18 @@ class Postgres(object):
         self.psql("CREATE DATABASE kong OWNER kong")
 
 
+_SHARED = []
+
+
 @pytest.fixture(scope="session")
 def postgres():
-    """PostgreSQL 15 on 127.0.9.10:5432 with role kong (password) and database kong."""
+    """PostgreSQL 15 on 127.0.9.10:5432 with role kong (password) and database kong.
+
+    Every test module binds this fixture under its own name, which pytest treats as separate session fixtures:
+    the first one starts the server, the others reuse it, and the first one stops it at session end."""
+    if _SHARED:
+        yield _SHARED[0]
+        return
     base = tempfile.mkdtemp(prefix="kong-standin-pg-")
     os.chmod(base, 0o755)
     shutil.chown(base, "postgres", "postgres")
@@ -83,8 +92,10 @@ def postgres():
         server.psql("CREATE ROLE kong LOGIN PASSWORD '%s'" % PG_PASSWORD)
         server.psql("CREATE DATABASE kong OWNER kong")
         print("postgres ready in %.2fs" % (time.time() - started))
+        _SHARED.append(server)
         yield server
     finally:
+        _SHARED[:] = []
         _kill_leftover_daemons()
         server.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)

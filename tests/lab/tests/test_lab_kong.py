@@ -21,6 +21,8 @@ UPSTREAM_ADDRESS = "127.0.7.50"
 NODE_A = "127.0.7.101"
 NODE_B = "127.0.7.102"
 DB_UPDATE_FREQUENCY = 4
+WORKER_STATE_UPDATE_FREQUENCY = 5  # 3.x default: the router-rebuild timer (eventual worker_consistency)
+KONG_IMAGES = {"2.8.5": "kongops-lab/kong:2.8", "3.4.2": "kongops-lab/kong:3.4", "3.9.1": "kongops-lab/kong:3.9"}
 
 KONG_DB_ENV = {
     "KONG_DATABASE": "postgres", "KONG_PG_HOST": PG_ADDRESS, "KONG_PG_PORT": "5432",
@@ -32,6 +34,8 @@ def node_env(address):
     return dict(KONG_DB_ENV,
                 KONG_PROXY_LISTEN="%s:8000" % address, KONG_ADMIN_LISTEN="%s:8001" % address,
                 KONG_STATUS_LISTEN="%s:8100" % address,
+                # 3.4+ binds Kong Manager on 0.0.0.0:8002 by default: a second node on the host would fail
+                KONG_ADMIN_GUI_LISTEN="off",
                 KONG_DB_UPDATE_FREQUENCY=str(DB_UPDATE_FREQUENCY), KONG_DB_UPDATE_PROPAGATION="0")
 
 
@@ -152,11 +156,13 @@ def test_route_written_on_node_a_reaches_node_b_after_the_polling_delay(kong_dat
     def b_routes():
         status, _headers, body = http_get("http://%s:8000/labtest/x" % NODE_B)
         return body if status == 200 else None
-    body = wait_until(b_routes, DB_UPDATE_FREQUENCY + 6, "node B's proxy matches the route written on node A")
+    budget = DB_UPDATE_FREQUENCY + 0 + WORKER_STATE_UPDATE_FREQUENCY  # frequency + propagation + timer
+    body = wait_until(b_routes, budget + 6, "node B's proxy matches the route written on node A")
     delay = time.monotonic() - written
-    print("route reached node B's proxy %.2fs after the write (db_update_frequency=%ss)" % (delay, DB_UPDATE_FREQUENCY))
+    print("route reached node B's proxy %.2fs after the write (db_update_frequency=%ss, router timer %ss)"
+          % (delay, DB_UPDATE_FREQUENCY, WORKER_STATE_UPDATE_FREQUENCY))
     assert body.startswith("lab-upstream /up")  # forwarded to the service URL path (strip_path)
-    assert delay <= DB_UPDATE_FREQUENCY + 3
+    assert delay <= budget + 3
 
     # the other node sees the entity through the shared database at once (only its router waits)
     status, listed = http_json("GET", "http://%s:8001/routes/labtest-route" % NODE_B)
@@ -180,3 +186,66 @@ def test_a_node_killed_with_sigkill_starts_again(kong_database):
     assert state == ["true", "0"], state
     status, body = http_json("GET", "http://%s:8001/" % NODE_A)
     assert status == 200 and body["node_id"], body
+
+
+@pytest.mark.parametrize("version", sorted(KONG_IMAGES))
+def test_image_runs_as_kong_with_its_version(lab_engine, containers, version):
+    """Kong/docker-kong Dockerfile.deb at 3.9.1 (ARG/ENV KONG_VERSION, chown -R kong:0 $KONG_PREFIX, USER kong)
+    and Dockerfile.apk at 2.8.5 (USER kong); bin/kong answers "No such command: docker-start", exit 1
+    (docker-start is the entrypoint's)."""
+    image = KONG_IMAGES[version]
+    require_images(image)
+    config = docker("image", "inspect", "--format", "{{.Config.User}} {{json .Config.Env}}", image).stdout
+    assert config.startswith("kong ") and '"KONG_VERSION=%s"' % version in config
+    probe = containers.run("labtest-kong-user", image, detach=False, extra=["--entrypoint", "sh"],
+                           args=["-c", "id -un; stat -c %U /usr/local/kong; kong version; touch /usr/local/kong/x"])
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["kong", "kong", version]
+    direct = containers.run("labtest-kong-direct", image, detach=False, check=False, extra=["--entrypoint", "kong"],
+                            args=["docker-start"])
+    assert direct.returncode == 1
+    assert direct.stderr.startswith("No such command: docker-start\n\nUsage: kong COMMAND [OPTIONS]")
+
+
+def test_unreadable_secret_file_fails_the_node_like_kong(kong_database, tmp_path):
+    """Kong/docker-kong docker-entrypoint.sh at 3.9.1: as user kong the root-only secret cannot be read
+    (bash: Permission denied), KONG_PG_PASSWORD is exported empty, PostgreSQL refuses the login and Kong's
+    init fails (nginx: [error] init_by_lua error), exit 1."""
+    containers = kong_database
+    result = run_migrations(containers, "labtest-kong-mig", "bootstrap")
+    assert result.returncode == 0, result.stdout + result.stderr
+    secret = tmp_path / "pg_password"
+    secret.write_text("kongpass\n")
+    secret.chmod(0o600)  # owned by root: not readable by the image's kong user
+    env = dict(node_env(NODE_A), KONG_PG_PASSWORD_FILE="/run/secrets/pg_password")
+    del env["KONG_PG_PASSWORD"]
+    name = containers.run("labtest-kong-secret", KONG_IMAGE, env=env, init=True,
+                          volumes=["%s:/run/secrets/pg_password:ro" % secret])
+    assert containers.wait_exit(name, 30) == 1
+    logs = containers.logs(name)
+    assert "/run/secrets/pg_password: Permission denied" in logs
+    assert "nginx: [error] init_by_lua error" in logs
+
+
+def test_second_node_with_the_default_kong_manager_listener_fails(lab_engine, containers):
+    """Kong/kong kong_defaults.lua 3.9.1 line 30 admin_gui_listen = 0.0.0.0:8002, 0.0.0.0:8445 ssl; with host
+    networking the second node cannot bind it: nginx: [emerg] bind() to 0.0.0.0:8002 failed (98: ...).
+    The stand-in binds the wildcard as 127.0.0.1 (lab rule), never 0.0.0.0."""
+    require_images(KONG_IMAGE)
+    import socket
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", 8002))
+        except OSError:
+            pytest.skip("127.0.0.1:8002 is in use on this machine")
+    env = {"KONG_DATABASE": "off"}
+    first = containers.run("labtest-kong-gui-a", KONG_IMAGE, init=True,
+                           env=dict(env, KONG_PROXY_LISTEN="%s:8000" % NODE_A, KONG_ADMIN_LISTEN="%s:8001" % NODE_A,
+                                    KONG_STATUS_LISTEN="%s:8100" % NODE_A))
+    containers.wait_http(first, "http://127.0.0.1:8002/", 20)
+    second = containers.run("labtest-kong-gui-b", KONG_IMAGE, init=True,
+                            env=dict(env, KONG_PROXY_LISTEN="%s:8000" % NODE_B, KONG_ADMIN_LISTEN="%s:8001" % NODE_B,
+                                     KONG_STATUS_LISTEN="%s:8100" % NODE_B))
+    assert containers.wait_exit(second, 30) == 1
+    assert "nginx: [emerg] bind() to 0.0.0.0:8002 failed (98: Address already in use)" in containers.logs(second)
