@@ -225,6 +225,29 @@ def test_a_restarted_agent_keeps_its_kong_registrations():
     assert result.returncode == 0, result.stdout[-4000:]
 
 
+# The Kong stand-in's test hook (tests/lab/standins/kong/README.md): while this file exists in the node's prefix its
+# proxy router is never rebuilt, so the node's proxy does not see changes made on the other nodes, as a node whose
+# router rebuilds keep failing would not.
+FROZEN_ROUTER = '/usr/local/kong/.standin-freeze-router'
+
+
+def test_a_node_whose_proxy_does_not_see_a_change_is_named():
+    name = '%s-kong-2' % CLUSTER
+    frozen = run(['docker', 'exec', name, 'touch', FROZEN_ROUTER], timeout=30)
+    assert frozen.returncode == 0, frozen.stdout
+    try:
+        result = verify('-e', 'kong_nodes=%d' % NODES, '-e', 'verify_probe_timeout=10', label='fault router frozen')
+        assert result.returncode != 0, result.stdout[-4000:]
+        assert re.search(r'lab-kong-2 \(http://127\.0\.1\.102:8001\) never served the probe route within 10 s',
+                         result.stdout), result.stdout[-5000:]
+        for other in ('lab-kong-1', 'lab-kong-3'):
+            assert not re.search(r'%s \(http://[0-9.:]+\) never served' % other, result.stdout), result.stdout[-5000:]
+        assert result.elapsed < VERIFY_BOUND + 10, 'verify took %.1f s' % result.elapsed
+    finally:
+        run(['docker', 'exec', name, 'rm', '-f', FROZEN_ROUTER], timeout=30)
+    after_heal()
+
+
 @pytest.mark.parametrize('option, step', [
     ('verify_request_timeout=0', 'kongops.cluster.verify : Ask Consul for its leader, its servers and the Kong instances'),
     ('verify_probe_timeout=0', 'kongops.cluster.verify : Probe propagation between nodes and traffic through the load balancer'),

@@ -647,8 +647,8 @@ def expand_image_names(names):
         expanded += IMAGE_GROUPS.get(name, [name])
     unknown = [name for name in expanded if name not in IMAGE_ORDER]
     if unknown:
-        raise LabError("unknown image(s) %s; known: %s" % (", ".join(unknown),
-                                                            " ".join(IMAGE_ORDER + sorted(IMAGE_GROUPS))))
+        known = " ".join(IMAGE_ORDER + sorted(IMAGE_GROUPS))
+        raise LabError("unknown image(s) %s; known: %s" % (", ".join(unknown), known))
     return expanded
 
 

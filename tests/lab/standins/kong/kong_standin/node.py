@@ -21,6 +21,9 @@ from .plugins import available_on_server
 from .proxy import ProxyHandler
 from .router import Router
 
+# Test hook: while <prefix>/FREEZE_ROUTER_FILE exists the node never rebuilds its proxy router (see README).
+FREEZE_ROUTER_FILE = ".standin-freeze-router"
+
 # nginx's ngx_open_listening_sockets: 5 tries, 500 ms apart, then "still could not bind()"
 BIND_TRIES = 5
 BIND_RETRY_SECONDS = 0.5
@@ -29,6 +32,8 @@ BIND_RETRY_SECONDS = 0.5
 def lua_version(version):
     """GET / lua_version: LuaJIT 2.1.0-beta3 up to 3.4, the 2023 LuaJIT snapshot in later builds."""
     return "LuaJIT 2.1.0-20231117.1" if at_least(version, 3, 5) else "LuaJIT 2.1.0-beta3"
+
+
 # Extra look-back on every poll; already-processed event ids are skipped, so this only guards
 # against rows whose transaction committed just after the previous poll read its window.
 POLL_GRACE_SECONDS = 0.5
@@ -117,6 +122,10 @@ class Node(object):
     def rebuild_router(self, reason):
         if self.dbless:
             self.router_builds += 1
+            return
+        if reason != "init" and os.path.exists(os.path.join(self.conf["prefix"], FREEZE_ROUTER_FILE)):
+            # Test hook (not Kong): while the file exists no rebuild happens, so this proxy stops seeing changes.
+            self.log("warn", "router rebuild (%s) skipped: %s exists (stand-in test hook)" % (reason, FREEZE_ROUTER_FILE))
             return
         with self._router_lock:
             wanted = self.router_wanted
