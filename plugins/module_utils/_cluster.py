@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 from ansible_collections.kongops.cluster.plugins.module_utils._http import url_host_port
-from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import (
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import datastore_label
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (
     data_plane_compatible,
-    datastore_label,
     parse_kong_version,
     versions_compatible,
 )

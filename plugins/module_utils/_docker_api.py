@@ -236,9 +236,6 @@ def apply_container_action(api, action, container_id, create, stop_timeout):
         remove_container(api, container_id, stop_timeout)
     if action in ('create', 'recreate'):
         return create()
-    if action == 'remove':
-        remove_container(api, container_id, stop_timeout)
-        return None
     {
         'start': lambda: api.start(container_id),
         'stop': lambda: api.stop(container_id, timeout=stop_timeout),
@@ -249,7 +246,7 @@ def apply_container_action(api, action, container_id, create, stop_timeout):
 
 
 ACTION_VERBS = {'create': 'creating', 'recreate': 'recreating', 'start': 'starting', 'stop': 'stopping',
-                'restart': 'restarting', 'unpause': 'unpausing', 'remove': 'removing'}
+                'restart': 'restarting', 'unpause': 'unpausing'}
 
 
 def container_logs(api, container_id, stdout, stderr):

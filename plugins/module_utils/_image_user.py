@@ -19,6 +19,8 @@ import io
 import re
 import tarfile
 
+from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import LABEL_ROLE
+
 _NUMBER = re.compile(r'^\d+$')
 
 
@@ -70,15 +72,6 @@ def image_config_user(image_inspect):
     return ((image_inspect or {}).get('Config') or {}).get('User') or ''
 
 
-def image_env(image_inspect):
-    """The image's Config.Env as a dict."""
-    env = {}
-    for item in ((image_inspect or {}).get('Config') or {}).get('Env') or []:
-        key, _sep, value = item.partition('=')
-        env[key] = value
-    return env
-
-
 def _read_tar_member(stream):
     data = b''.join(stream)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
@@ -95,7 +88,7 @@ def read_image_files(api, image_id, paths):
     """
     host_config = api.create_host_config(network_mode='none')
     created = api.create_container(image_id, command=['true'], host_config=host_config,
-                                   labels={'io.kongops.role': 'image-user-lookup'}, network_disabled=True)
+                                   labels={LABEL_ROLE: 'image-user-lookup'}, network_disabled=True)
     texts = {}
     try:
         for path in paths:

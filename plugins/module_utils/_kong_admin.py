@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote, urlsplit
 
-from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (  # noqa: F401 (re-exported)
-    KongVersion,
-    data_plane_compatible,
-    parse_kong_version,
-    versions_compatible,
-)
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import parse_kong_version
 from ansible_collections.kongops.cluster.plugins.module_utils._http import (
     ApiConnectionError,
     ApiError,
@@ -236,7 +231,6 @@ def summarize_node(info_json, status_json):
 
 
 __all__ = [
-    'ApiConnectionError', 'ApiError', 'KongAdminClient', 'KongAdminError', 'KongAuthError', 'KongVersion',
-    'data_plane_compatible', 'datastore_label', 'kong_admin_argspec', 'kong_client_options', 'parse_kong_version',
-    'plugin_names', 'summarize_node', 'versions_compatible',
+    'ApiConnectionError', 'ApiError', 'KongAdminClient', 'KongAdminError', 'KongAuthError', 'datastore_label',
+    'kong_admin_argspec', 'kong_client_options', 'plugin_names', 'summarize_node',
 ]

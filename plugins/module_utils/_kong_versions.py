@@ -130,13 +130,9 @@ def version_or_none(text):
         return None
 
 
-def image_kong_version(image_inspect):
-    """The Kong version an image declares: official kong images set ENV KONG_VERSION. None when absent."""
-    for item in ((image_inspect or {}).get('Config') or {}).get('Env') or []:
-        key, _sep, value = item.partition('=')
-        if key == 'KONG_VERSION':
-            return version_or_none(value.strip())
-    return None
+def image_kong_version(image_env):
+    """The Kong version an image declares in its environment (official kong images set ENV KONG_VERSION), or None."""
+    return version_or_none((image_env or {}).get('KONG_VERSION', '').strip())
 
 
 def has_status_ready(version):

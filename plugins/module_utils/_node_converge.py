@@ -31,11 +31,13 @@ from ansible_collections.kongops.cluster.plugins.module_utils._docker_api import
     create_container,
     describe_docker_error,
     ensure_image,
+    env_dict,
     inspect_container,
     remove_container,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._image_user import (
     ImageUserError,
+    image_config_user,
     image_user_ids,
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import image_kong_version
@@ -108,9 +110,10 @@ def converge_node(api, spec, state, check_mode=False, admin_factory=None, consul
     """
     run = NodeRun(spec.name)
     plan = plan_node(api, spec, state, check_mode, run)
-    if plan.image_id is not None:
-        spec.use_kong_version(_image_kong_version(api, plan.image_id))
-    files = secret_files or SecretFiles(spec.secrets_dir, owner=_secrets_owner(api, spec, state, plan))
+    image = _image_inspect(api, plan.image_id) if plan.image_id is not None else None
+    if image is not None:
+        spec.use_kong_version(image_kong_version(env_dict((image.get('Config') or {}).get('Env'))))
+    files = secret_files or SecretFiles(spec.secrets_dir, owner=_secrets_owner(api, spec, state, image))
     if with_diff:
         run.diff = node_diff(api, spec, state, plan, files)
     consul_client = consul_factory(spec.consul) if spec.consul is not None else None
@@ -159,29 +162,30 @@ def plan_node(api, spec, state, check_mode, run):
                     plan_container_actions(state, current, desired_hash, image_id))
 
 
-def _secrets_owner(api, spec, state, plan):
-    """Who owns the node's secret files: secrets_owner, else the user the image runs as (USER kong in kong images).
+def _secrets_owner(api, spec, state, image):
+    """Who owns the node's secret files: secrets_owner, else the user the image (its inspect) runs as (USER kong in
+    kong images).
 
     None (the files keep the module's user) only when nothing is written or check mode has no image to read.
     """
-    if spec.secrets_owner is not None or state == 'absent' or not spec.files or plan.image_id is None:
+    if spec.secrets_owner is not None or state == 'absent' or not spec.files or image is None:
         return spec.secrets_owner
     try:
-        return _docker(lambda: image_user_ids(api, plan.image_id), 'reading the user of image %s' % spec.image)
+        return _docker(lambda: image_user_ids(api, image['Id'], image_config_user(image)),
+                       'reading the user of image %s' % spec.image)
     except ImageUserError as exc:
         raise NodeError('cannot tell who may read the secret files of %s: image %s: %s; set secrets_owner'
                         % (spec.name, spec.image, exc))
 
 
-_IMAGE_VERSIONS = {}
+_IMAGES = {}
 
 
-def _image_kong_version(api, image_id):
-    """The Kong version an image declares (ENV KONG_VERSION), looked up once per image and module run."""
-    if image_id not in _IMAGE_VERSIONS:
-        _IMAGE_VERSIONS[image_id] = image_kong_version(
-            _docker(lambda: api.inspect_image(image_id), 'inspecting image %s' % image_id))
-    return _IMAGE_VERSIONS[image_id]
+def _image_inspect(api, image_id):
+    """docker inspect of an image, once per image and module run (a node set shares one image)."""
+    if image_id not in _IMAGES:
+        _IMAGES[image_id] = _docker(lambda: api.inspect_image(image_id), 'inspecting image %s' % image_id)
+    return _IMAGES[image_id]
 
 
 def node_diff(api, spec, state, plan, files):

@@ -284,9 +284,9 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
     KongAuthError,
     kong_admin_argspec,
     kong_client_options,
-    parse_kong_version,
     summarize_node,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import parse_kong_version
 from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     CONSUL_DEFAULT_URL,
     ConsulACLError,

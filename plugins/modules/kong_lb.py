@@ -416,12 +416,12 @@ def main():
         conf = plan_conf(module, params, settings, conf_path, result)
         api = docker_api_client(params)
         plan = plan_container(api, params, labels, module.check_mode)
-        actions = plan[2]
+        current, _desired_hash, actions = plan
         result['actions'] += ['%s container %s' % (action, params['name']) for action in actions]
         if (conf[2] or params['reload']) and not actions:
             result['actions'] += ['nginx -t', 'nginx -s reload']
         result['changed'] = bool(result['actions'])
-        container_id = plan[0]['Id'] if plan[0] else None
+        container_id = current['Id'] if current else None
         if not module.check_mode and result['changed']:
             container_id = converge_lb(api, params, labels, plan, conf)
         final = inspect_container(api, params['name']) if container_id else None

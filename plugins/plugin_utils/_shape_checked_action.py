@@ -19,8 +19,6 @@ class ShapeCheckedAction(ActionBase):
     """Subclasses set argument_spec to a function returning the module's argument spec."""
 
     argument_spec = None
-    TRANSFERS_FILES = False
-    _requires_connection = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ShapeCheckedAction, self).run(tmp, task_vars)

@@ -11,14 +11,16 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import
     KongAdminClient,
     KongAdminError,
     KongAuthError,
-    KongVersion,
-    data_plane_compatible,
     datastore_label,
     kong_admin_argspec,
     kong_client_options,
-    parse_kong_version,
     plugin_names,
     summarize_node,
+)
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import (
+    KongVersion,
+    data_plane_compatible,
+    parse_kong_version,
     versions_compatible,
 )
 from ansible_collections.kongops.cluster.tests.unit.plugins.fakes import (

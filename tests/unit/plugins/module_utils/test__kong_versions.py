@@ -26,9 +26,9 @@ def test_status_ready_exists_from_3_3():
 
 def test_the_image_declares_its_version_in_kong_version():
     """Kong/docker-kong Dockerfile.deb: ARG KONG_VERSION, then ENV KONG_VERSION $KONG_VERSION."""
-    assert image_kong_version({'Config': {'Env': ['PATH=/bin', 'KONG_VERSION=3.4.2']}}).series == '3.4'
-    assert image_kong_version({'Config': {'Env': ['PATH=/bin']}}) is None
-    assert image_kong_version({'Config': {'Env': ['KONG_VERSION=latest']}}) is None
+    assert image_kong_version({'PATH': '/bin', 'KONG_VERSION': '3.4.2'}).series == '3.4'
+    assert image_kong_version({'PATH': '/bin'}) is None
+    assert image_kong_version({'KONG_VERSION': 'latest'}) is None
     assert image_kong_version(None) is None
 
 
