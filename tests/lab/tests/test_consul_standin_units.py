@@ -119,22 +119,68 @@ def test_catalog_register_health_and_deregister():
     assert catalog.query_nodes(data) == []
 
 
+def _fake_bin(tmp_path, *names):
+    """Fake commands that print their name and argv, one word per line."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name in names:
+        fake = bindir / name
+        fake.write_text('#!/bin/sh\necho %s\nfor a in "$@"; do echo "$a"; done\n' % name)
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return bindir
+
+
 def test_entrypoint_builds_the_agent_command_like_the_official_image(tmp_path):
-    """Run docker-entrypoint.sh with its /consul paths moved under tmp and a fake consul that prints argv."""
-    script = (STANDIN_DIR / "docker-entrypoint.sh").read_text().replace("/consul/", str(tmp_path) + "/consul/")
-    entry = tmp_path / "entry.sh"
-    entry.write_text(script)
-    fake = tmp_path / "bin" / "consul"
-    fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = dict(os.environ, PATH="%s:%s" % (fake.parent, os.environ["PATH"]),
-               CONSUL_LOCAL_CONFIG='{"datacenter": "dc7"}')
+    """docker-entrypoint.sh with CONSUL_DATA_DIR/CONSUL_CONFIG_DIR under tmp and a fake consul that prints argv.
+
+    Source: hashicorp/consul .release/docker/docker-entrypoint.sh (v1.20): the two directories come from the
+    environment (default /consul/data, /consul/config) and are not created; `agent` gets -data-dir/-config-dir.
+    CONSUL_DISABLE_PERM_MGMT set (even empty) skips the chown and the privilege drop."""
+    entry = STANDIN_DIR / "docker-entrypoint.sh"
+    bindir = _fake_bin(tmp_path, "consul")
+    data, config = tmp_path / "data", tmp_path / "config"
+    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ["PATH"]), CONSUL_DATA_DIR=str(data),
+               CONSUL_CONFIG_DIR=str(config), CONSUL_LOCAL_CONFIG='{"datacenter": "dc7"}', CONSUL_DISABLE_PERM_MGMT="")
+    out = subprocess.run(["sh", str(entry), "agent", "-server"], capture_output=True, text=True, env=env, check=False)
+    # no mkdir in the official entrypoint: writing CONSUL_LOCAL_CONFIG into a missing config dir fails
+    assert out.returncode != 0 and not config.exists()
+    data.mkdir()
+    config.mkdir()
     out = subprocess.run(["sh", str(entry), "agent", "-server", "-node=n1"], capture_output=True, text=True, env=env,
                          check=False)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["agent", "-data-dir=%s/consul/data" % tmp_path,
-                                  "-config-dir=%s/consul/config" % tmp_path, "-server", "-node=n1"]
-    assert json.loads((tmp_path / "consul" / "config" / "local.json").read_text()) == {"datacenter": "dc7"}
+    assert out.stdout.split() == ["consul", "agent", "-data-dir=%s" % data, "-config-dir=%s" % config,
+                                  "-server", "-node=n1"]
+    assert json.loads((config / "local.json").read_text()) == {"datacenter": "dc7"}
     out = subprocess.run(["sh", str(entry), "members", "-wan"], capture_output=True, text=True, env=env, check=False)
-    assert out.stdout.split() == ["members", "-wan"]
+    assert out.stdout.split() == ["consul", "members", "-wan"]
+
+
+def test_entrypoint_chowns_both_dirs_only_and_drops_privileges(tmp_path):
+    """Without CONSUL_DISABLE_PERM_MGMT, as root: chown CONSUL_UID:CONSUL_GID of the data and config directories
+    themselves (no -R: a file inside keeps its owner), then exec through the privilege drop.
+
+    Source: hashicorp/consul .release/docker/docker-entrypoint.sh (v1.20): `stat -c %u` differs -> `chown` (no -R),
+    then `su-exec ${CONSUL_UID}:${CONSUL_GID}`; the stand-in uses util-linux setpriv (here a fake printing argv).
+    A command other than consul (`sh -c ...`) runs as it is, without the drop."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to chown")
+    entry = STANDIN_DIR / "docker-entrypoint.sh"
+    bindir = _fake_bin(tmp_path, "consul", "setpriv")
+    data, config = tmp_path / "data", tmp_path / "config"
+    data.mkdir()
+    config.mkdir()
+    (config / "secret.json").write_text("{}")
+    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ["PATH"]), CONSUL_DATA_DIR=str(data),
+               CONSUL_CONFIG_DIR=str(config), CONSUL_UID="4242", CONSUL_GID="4343")
+    env.pop("CONSUL_DISABLE_PERM_MGMT", None)
+    out = subprocess.run(["sh", str(entry), "agent", "-server"], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["setpriv", "--reuid=4242", "--regid=4343", "--groups=4343", "consul", "agent",
+                                  "-data-dir=%s" % data, "-config-dir=%s" % config, "-server"]
+    assert (data.stat().st_uid, data.stat().st_gid) == (4242, 4343)
+    assert (config.stat().st_uid, config.stat().st_gid) == (4242, 4343)
+    assert (config / "secret.json").stat().st_uid == 0
+    out = subprocess.run(["sh", str(entry), "sh", "-c", "echo plain"], capture_output=True, text=True, env=env,
+                         check=False)
+    assert out.stdout.split() == ["plain"]
