@@ -8,9 +8,9 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
-    DEFAULT_DATACENTER,
     MAX_NODES,
     PlacementError,
+    host_settings_from_vars,
     parse_node_count,
     plan_nodes,
 )
@@ -76,16 +76,7 @@ def kong_node_count_problem(value, maximum=MAX_NODES):
 
 def kong_host_settings(hosts, hostvars):
     """{host: {bind_address, node_address_base, datacenter}} from inventory variables (not facts), for kong_node_plan."""
-    settings = {}
-    for host in hosts:
-        variables = hostvars[host]
-        settings[host] = {
-            'bind_address': variables.get('kong_bind_address') or variables.get('kongops_address')
-            or variables.get('ansible_host') or host,
-            'node_address_base': variables.get('kong_node_address_base') or '',
-            'datacenter': variables.get('datacenter') or DEFAULT_DATACENTER,
-        }
-    return settings
+    return host_settings_from_vars(hosts, hostvars)
 
 
 def kong_node_set_nodes(nodes):

@@ -85,6 +85,22 @@ def node_role(host, settings):
     return ROLES[0]
 
 
+def host_settings_from_vars(hosts, host_variables):
+    """{host: {bind_address, node_address_base, datacenter}} for plan_nodes, from each host's inventory variables
+    (a mapping of host -> variables, such as hostvars): kong_bind_address, else kongops_address, else ansible_host,
+    else the host's name; kong_node_address_base; datacenter, else DEFAULT_DATACENTER."""
+    settings = {}
+    for host in hosts:
+        variables = host_variables[host]
+        settings[host] = {
+            'bind_address': variables.get('kong_bind_address') or variables.get('kongops_address')
+            or variables.get('ansible_host') or host,
+            'node_address_base': variables.get('kong_node_address_base') or '',
+            'datacenter': variables.get('datacenter') or DEFAULT_DATACENTER,
+        }
+    return settings
+
+
 def host_port_slots(count, proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10):
     """The (proxy, admin, status) ports of slots 0 .. count - 1 on one host with strategy host_ports.
 

@@ -282,6 +282,18 @@ def test_second_runs_change_nothing():
         assert set(task_outcomes(scale.stdout, title)) == {'skipping'}, (title, scale.stdout[-4000:])
 
 
+def test_an_address_plan_collision_fails_before_anything_is_touched():
+    # The load balancer moved onto node 1's address: its port 8000 is node 1's proxy port. Host networking would
+    # let nginx fail to start only after the nodes had been changed; the preflight names both owners instead.
+    before = docker_names('io.kongops.cluster=' + CLUSTER)
+    result = playbook('scale.yml', '-e', 'kong_nodes=4', '-e', 'lb_listen_address=127.0.1.101', label='collision')
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert ('The proxy of Kong node lab-kong-1 (lab-dc1-h1) and the load balancer (lab-dc1-h4) would both listen on '
+            'port 8000 of 127.0.1.101 (Docker engine lab-dockerd)') in ' '.join(result.stdout.split()), result.stdout[-3000:]
+    assert 'Validate the input' in result.stdout and 'Step 1' not in result.stdout, result.stdout[-3000:]
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == before
+
+
 def test_check_mode_tells_the_truth_and_the_next_run_heals():
     converged = must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', '--check', '--diff', label='check converged'))
     assert total_changed(converged) == 0, converged.recap
