@@ -14,6 +14,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._verify import (
     fact_targets,
     probe_targets,
     verify_problems,
+    verify_stats,
     verify_summary,
 )
 
@@ -45,11 +46,11 @@ def kong_verify_targets(report, purpose):
 
 
 def kong_verify_report(report):
-    """{problems, container_problems, summary} of everything the verify role looked at."""
+    """{problems, container_problems, summary, stats} of everything the verify role looked at."""
     report = dict(report or {})
     problems = verify_problems(report)
     return {'problems': problems, 'container_problems': container_problems(report),
-            'summary': verify_summary(report, problems)}
+            'summary': verify_summary(report, problems), 'stats': verify_stats(report, problems)}
 
 
 class FilterModule(object):

@@ -324,3 +324,35 @@ def verify_summary(report, problems):
     else:
         lines.append('verdict: joined, %d of %d Kong nodes running, passing and on one datastore' % (len(expected), len(expected)))
     return lines
+
+
+# -- stats for AWX ---------------------------------------------------------------------------------------------------
+
+def verify_stats(report, problems):
+    """The verdict as data, keyed by datacenter, for set_stats: what an AWX job shows and a workflow's next node reads.
+
+    {datacenter: {joined, leader, leader_node, servers, servers_answering, nodes_expected, nodes_passing,
+                  propagation_max_s, propagation_budget_s, lb_requests_ok, lb_requests_sent, problems}}
+    """
+    datacenter = report.get('datacenter') or '?'
+    view = _consul_view(report.get('consul'), report.get('datacenter'))
+    instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong') or {}
+    expected = _list(report.get('expected'))
+    probe = _dict(report.get('probe'))
+    probed = bool(probe) and not probe.get('skipped') and bool(probe.get('propagation'))
+    lb = _dict(probe.get('lb')) if probed else {}
+    return {datacenter: {
+        'joined': not problems,
+        'leader': view.get('leader') or None,
+        'leader_node': view.get('leader_node') or None,
+        'servers': len(_servers(report)),
+        'servers_answering': len(_list(view.get('answering'))),
+        'nodes_expected': len(expected),
+        'nodes_passing': len([node for node in expected
+                              if _dict(instances.get(node['name'])).get('status') == 'passing']),
+        'propagation_max_s': probe.get('max_propagation') if probed else None,
+        'propagation_budget_s': probe.get('budget') if probed else None,
+        'lb_requests_ok': lb.get('ok'),
+        'lb_requests_sent': lb.get('sent'),
+        'problems': list(problems),
+    }}

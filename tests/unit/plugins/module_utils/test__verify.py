@@ -23,6 +23,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._verify import (
     fact_targets,
     probe_targets,
     verify_problems,
+    verify_stats,
     verify_summary,
 )
 
@@ -142,3 +143,30 @@ def test_without_a_leader_its_consequences_are_not_listed_again():
     problems = verify_problems(recorded('fault-quorum-lost'))
     assert not [p for p in problems if 'No cluster leader' in p], problems
     assert len(problems) == 3, problems
+
+
+def test_stats_of_a_healthy_cluster_say_joined_with_its_leader_and_propagation():
+    report = recorded('healthy')
+    stats = verify_stats(report, [])
+    assert list(stats) == ['dc1']
+    dc1 = stats['dc1']
+    assert dc1['joined'] is True and dc1['problems'] == []
+    assert dc1['leader'].startswith('127.0.1.') and dc1['leader_node']
+    assert (dc1['servers'], dc1['servers_answering'], dc1['nodes_expected'], dc1['nodes_passing']) == (3, 3, 3, 3)
+    assert dc1['propagation_max_s'] == report['probe']['max_propagation'] <= dc1['propagation_budget_s']
+    assert dc1['lb_requests_ok'] == dc1['lb_requests_sent'] == report['probe']['lb']['sent']
+    json.dumps(stats)
+
+
+def test_stats_of_a_lost_quorum_carry_the_problems_and_no_leader():
+    report = recorded('fault-quorum-lost')
+    problems = verify_problems(report)
+    dc1 = verify_stats(report, problems)['dc1']
+    assert dc1['joined'] is False and dc1['problems'] == problems and problems
+    assert dc1['leader'] is None and dc1['propagation_max_s'] is None
+
+
+def test_stats_count_only_passing_nodes():
+    report = recorded('fault-kong-killed')
+    dc1 = verify_stats(report, verify_problems(report))['dc1']
+    assert dc1['nodes_passing'] < dc1['nodes_expected'] and dc1['joined'] is False
