@@ -20,6 +20,8 @@ from pathlib import Path
 STANDIN_DIR = Path(__file__).resolve().parents[1] / "standins" / "consul"
 # the `consul` command as the image installs it: a sh wrapper that execs /usr/bin/python3 consul_main.py
 CONSUL = STANDIN_DIR / "consul"
+FAST_TIMERS_ENV = "CONSUL_STANDIN_FAST_TIMERS"
+FAST_TIMERS_OFF = {FAST_TIMERS_ENV: ""}
 
 
 class Response:
@@ -100,6 +102,9 @@ class StandinAgent:
             ["-config-dir=" + str(self.config_dir)] + self.args
         env = dict(os.environ)
         env.pop("CONSUL_HTTP_ADDR", None)
+        # The stand-in's quick timers for its own tests (retry_interval 2s, reap every 1s, no 1m floor, first check
+        # run within 0.5s). The real defaults are the image's; a test proves them by passing FAST_TIMERS_OFF.
+        env[FAST_TIMERS_ENV] = "1"
         env.update(self.env or {})
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -17,6 +17,7 @@ from .definitions import InvalidDefinition, check_type, parse_check, parse_servi
 from .persist import Store
 from .raft import NoLeader, RaftNode, clear_raft_dir, load_peers
 from .serf import Pool
+from .util import format_duration
 
 ANONYMOUS_ACCESSOR = "00000000-0000-0000-0000-000000000002"
 LEADER_READS = {"Catalog.ListNodes", "Catalog.ListServices", "Catalog.ServiceNodes", "Catalog.NodeServices",
@@ -876,8 +877,14 @@ class Agent:
             entry["critical_since"] = time.monotonic()
         self.checks[cid] = entry
         self.deleted_checks.pop(cid, None)
+        limit = check.get("_deregister_after") or 0
+        if 0 < limit < self.cfg.check_deregister_interval_min:
+            # agent.go addCheck: DeregisterCriticalServiceAfter below check_deregister_interval_min acts as the minimum
+            self.log.warn("check has deregister interval below minimum", check=cid,
+                          minimum_interval=format_duration(self.cfg.check_deregister_interval_min))
+            entry["def"] = check = dict(check, _deregister_after=self.cfg.check_deregister_interval_min)
         if check["Type"] in ("http", "tcp", "ttl"):
-            entry["runner"] = CheckRunner(check, self.update_check)
+            entry["runner"] = CheckRunner(check, self.update_check, fast=self.cfg.fast_timers)
             entry["runner"].start()
 
     def _persist_check_locked(self, cid):
@@ -964,7 +971,8 @@ class Agent:
 
     def _reap_loop(self):
         """DeregisterCriticalServiceAfter: the agent removes services critical for longer than that."""
-        while not self.shutdown_event.wait(1.0):
+        # agent.go reapServices: every check_reap_interval
+        while not self.shutdown_event.wait(self.cfg.check_reap_interval):
             reaped = []
             with self.lock:
                 for cid, entry in list(self.checks.items()):
@@ -996,7 +1004,7 @@ class Agent:
             try:
                 if now >= full_due:
                     self._sync_full()
-                    full_due = time.monotonic() + 20.0
+                    full_due = time.monotonic() + self.full_sync_delay()
                 self._sync_changes()
             except RPCError as exc:
                 if now >= full_due:
@@ -1004,6 +1012,13 @@ class Agent:
                 else:
                     self.ae_log.error("failed to sync changes", error=str(exc))
                 full_due = time.monotonic() + 1.5
+
+    def full_sync_delay(self):
+        """agent/ae/ae.go: the next full sync comes after Interval plus a random stagger of up to Interval
+        (scaled by the cluster size: factor 1 below 128 nodes)."""
+        if self.cfg.fast_timers:
+            return self.cfg.ae_interval
+        return self.cfg.ae_interval + random.uniform(0, self.cfg.ae_interval)
 
     def _sync_full(self):
         remote = self.rpc("Catalog.NodeState", {"node": self.name,

@@ -73,7 +73,7 @@ def run_tcp_check(definition, timeout):
 class CheckRunner:
     """Runs one check at its interval until stopped; reports through `report(check_id, status, output)`."""
 
-    def __init__(self, check, report):
+    def __init__(self, check, report, fast=False):
         self.check_id = check["CheckID"]
         self.kind = check["Type"]
         self.definition = dict(check["Definition"])
@@ -81,6 +81,7 @@ class CheckRunner:
         self.timeout = check["_timeout"]
         self.ttl = check["_ttl"]
         self.report = report
+        self.fast = fast
         self.stop_event = threading.Event()
         self.ttl_deadline = time.monotonic() + self.ttl if self.kind == "ttl" else None
         self.thread = threading.Thread(target=self._run, name="check-" + self.check_id, daemon=True)
@@ -101,8 +102,10 @@ class CheckRunner:
                     self.ttl_deadline = None
                     self.report(self.check_id, "critical", "TTL expired")
             return
-        # Consul staggers the first run randomly within the interval; the stand-in keeps it short.
-        if self.stop_event.wait(random.uniform(0.05, min(0.5, self.interval))):
+        # agent/checks/check.go: the first run waits lib.RandomStagger(interval), a random part of the interval.
+        # Only with CONSUL_STANDIN_FAST_TIMERS it comes within 0.5 s.
+        first = random.uniform(0.05, min(0.5, self.interval)) if self.fast else random.uniform(0, self.interval)
+        if self.stop_event.wait(first):
             return
         while not self.stop_event.is_set():
             if self.kind == "http":

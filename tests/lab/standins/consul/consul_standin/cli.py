@@ -246,7 +246,8 @@ def cmd_agent(args):
         if str(exc) == "help":
             print("Usage: consul agent [options]\n\n  Starts the Consul agent and runs until an interrupt is received.")
             return 0
-        sys.stderr.write("==> %s\n" % exc)
+        # command/agent: config.Load errors go to the UI's error stream as they are, and the agent exits 1
+        sys.stderr.write("%s\n" % exc)
         return 1
     logs.set_level(cfg.log_level)
     if cfg.bootstrap_expect > 1 and cfg.server:

@@ -8,7 +8,9 @@ import copy
 import json
 import os
 import socket
+import stat
 
+from .config_keys import TOP_LEVEL_ALIASES, go_multierror, unknown_keys
 from .util import parse_duration
 
 STRING_FLAGS = {
@@ -34,6 +36,15 @@ BOOL_FLAGS = {"server": "server", "bootstrap": "bootstrap", "dev": "dev", "ui": 
               "disable-keyring-file": "disable_keyring_file", "enable-script-checks": "enable_script_checks",
               "enable-local-script-checks": "enable_local_script_checks", "client-only": "client_only"}
 LIST_SETTINGS = ("retry_join", "retry_join_wan", "start_join", "start_join_wan", "services", "checks")
+
+
+# agent/config/default.go (DefaultSource and NonUserSource)
+REAL_DEFAULTS = {"retry_interval": "30s", "retry_interval_wan": "30s", "ae_interval": "1m",
+                 "check_reap_interval": "30s", "check_deregister_interval_min": "1m"}
+# the stand-in's own quick values, only with CONSUL_STANDIN_FAST_TIMERS=1
+FAST_DEFAULTS = {"retry_interval": "2s", "retry_interval_wan": "2s", "ae_interval": "20s",
+                 "check_reap_interval": "1s", "check_deregister_interval_min": "0s"}
+FAST_TIMERS_ENV = "CONSUL_STANDIN_FAST_TIMERS"
 
 
 class ConfigError(Exception):
@@ -87,9 +98,22 @@ def _merge(base, extra):
     return base
 
 
+def _lower_keys(data, aliases=None):
+    out = {}
+    for key, value in data.items():
+        low = str(key).lower()
+        out[(aliases or {}).get(low, low)] = value
+    return out
+
+
 def _normalise_file(data):
-    """Config files may hold a single `service`/`check` as well as lists."""
-    data = dict(data)
+    """Consul's decoder matches keys case-insensitively; a file may hold a single `service`/`check` as well as lists."""
+    data = _lower_keys(data, TOP_LEVEL_ALIASES)
+    for block in ("acl", "ports", "addresses", "ui_config"):
+        if isinstance(data.get(block), dict):
+            data[block] = _lower_keys(data[block])
+    if isinstance((data.get("acl") or {}).get("tokens"), dict):
+        data["acl"]["tokens"] = _lower_keys(data["acl"]["tokens"])
     if "service" in data:
         data.setdefault("services", [])
         data["services"] = list(data["services"]) + [data.pop("service")]
@@ -99,37 +123,83 @@ def _normalise_file(data):
     return data
 
 
+def _go_error(op, path, exc):
+    """An os.PathError as Go prints it: `open /x: permission denied`."""
+    reason = exc.strerror or str(exc)
+    return "%s %s: %s" % (op, path, reason[:1].lower() + reason[1:])
+
+
+def _format_of(path):
+    if path.endswith(".json"):
+        return "json"
+    if path.endswith(".hcl"):
+        return "hcl"
+    return ""
+
+
+def _sources_from_path(path, warn):
+    """agent/config/builder.go sourcesFromPath: a file, or a directory's files (no sub-directories) in name order."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise ConfigError("config: Open failed on %s. %s" % (path, _go_error("open", path, exc)))
+    try:
+        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+        if not is_dir:
+            if not _format_of(path):
+                raise ConfigError("file %s has unknown extension; must be .hcl or .json, or config format must be set"
+                                  % path)
+            return [path]
+        try:
+            names = sorted(os.listdir(fd))
+        except OSError as exc:
+            raise ConfigError("config: Readdir failed on %s. %s" % (path, _go_error("readdirent", path, exc)))
+    finally:
+        os.close(fd)
+    files = []
+    for name in names:
+        full = os.path.join(path, name)
+        if os.path.islink(full):
+            full = os.path.realpath(full)
+        try:
+            if os.path.isdir(full):
+                continue
+        except OSError:
+            pass
+        if not _format_of(full):
+            warn("skipping file %s, extension must be .hcl or .json, or config format must be set" % full)
+            continue
+        files.append(full)
+    return files
+
+
 def load_config_files(paths_dirs, paths_files, warn):
     merged = {}
     files = []
-    for directory in paths_dirs:
-        if not os.path.isdir(directory):
-            if os.path.exists(directory):
-                files.append(directory)
-                continue
-            raise ConfigError("Error reading '%s': open %s: no such file or directory" % (directory, directory))
-        for name in sorted(os.listdir(directory)):
-            path = os.path.join(directory, name)
-            if os.path.isfile(path) and (name.endswith(".json") or name.endswith(".hcl")):
-                files.append(path)
-    files.extend(paths_files)
+    for path in list(paths_dirs) + list(paths_files):
+        files.extend(_sources_from_path(path, warn))
     for path in files:
+        # builder.go newSourceFromFile
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+        except OSError as exc:
+            raise ConfigError("config: failed to read %s: %s" % (path, _go_error("open", path, exc)))
+        if text == "":
+            continue  # config.go FileSource.Parse: ErrNoData
         if path.endswith(".hcl"):
             warn("HCL config files are not supported by the stand-in, skipped: %s" % path)
             continue
         try:
-            with open(path) as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise ConfigError("Error reading '%s': %s" % (path, exc))
-        if not text.strip():
-            continue
-        try:
             data = json.loads(text)
         except ValueError as exc:
-            raise ConfigError("Error parsing %s: %s" % (path, exc))
+            raise ConfigError("failed to parse %s: %s" % (path, exc))
         if not isinstance(data, dict):
-            raise ConfigError("Error parsing %s: top level must be an object" % path)
+            raise ConfigError("failed to parse %s: json: cannot unmarshal %s into Go value of type map[string]interface {}"
+                              % (path, "array" if isinstance(data, list) else type(data).__name__))
+        unknown = unknown_keys(data)
+        if unknown:
+            raise ConfigError("failed to parse %s: %s" % (path, go_multierror(["invalid config key %s" % k for k in unknown])))
         _merge(merged, _normalise_file(data))
     return merged
 
@@ -190,9 +260,16 @@ class RuntimeConfig:
         self.server_port = int(raw.get("server_port") or ports.get("server", 8300))
         self.retry_join = [str(x) for x in raw.get("retry_join", []) + raw.get("start_join", [])]
         self.retry_join_wan = [str(x) for x in raw.get("retry_join_wan", []) + raw.get("start_join_wan", [])]
-        # Consul waits 30s between join attempts; the stand-in's default is shorter so a lab comes up quickly.
-        self.retry_interval = parse_duration(raw.get("retry_interval") or "2s")
-        self.retry_interval_wan = parse_duration(raw.get("retry_interval_wan") or "2s")
+        # agent/config/default.go. CONSUL_STANDIN_FAST_TIMERS=1 (a stand-in-only switch, for its own tests)
+        # shortens the defaults; a value given in the config or on the command line always wins.
+        self.fast_timers = os.environ.get(FAST_TIMERS_ENV, "") not in ("", "0")
+        defaults = FAST_DEFAULTS if self.fast_timers else REAL_DEFAULTS
+        self.retry_interval = parse_duration(raw.get("retry_interval") or defaults["retry_interval"])
+        self.retry_interval_wan = parse_duration(raw.get("retry_interval_wan") or defaults["retry_interval_wan"])
+        self.ae_interval = parse_duration(raw.get("ae_interval") or defaults["ae_interval"])
+        self.check_reap_interval = parse_duration(raw.get("check_reap_interval") or defaults["check_reap_interval"])
+        self.check_deregister_interval_min = parse_duration(
+            raw.get("check_deregister_interval_min") or defaults["check_deregister_interval_min"])
         self.data_dir = raw.get("data_dir")
         if not self.data_dir and not self.dev:
             raise ConfigError("data_dir cannot be empty")
