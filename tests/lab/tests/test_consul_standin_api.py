@@ -227,7 +227,11 @@ def test_registration_errors_are_plain_text_400(lab):
     assert resp.status == 400 and "Interval must be > 0" in resp.text
     resp = client.put("/v1/agent/service/register", b"{not json")
     assert resp.status == 400 and resp.text.startswith("Request decode failed")
-    assert client.put("/v1/agent/service/deregister/never-registered").status == 200
+    # agent/acl.go vetServiceUpdateWithAuthorizer (hashicorp/consul v1.20): an unknown service ID is a 404
+    resp = client.put("/v1/agent/service/deregister/never-registered")
+    assert resp.status == 404
+    assert resp.text == ('Unknown service ID "never-registered". Ensure that the service ID is passed, '
+                         'not the service name.')
 
 
 def test_catalog_endpoints_and_headers(lab):

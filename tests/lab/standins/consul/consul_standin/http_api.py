@@ -10,6 +10,46 @@ from . import BUILD_DATE, REVISION, VERSION
 from .agent import ANONYMOUS_ACCESSOR, RPCError
 from .catalog import HEALTH_ORDER, worst_status
 from .definitions import InvalidDefinition, parse_check, parse_service, public_check
+from .util import format_duration
+
+# agent/structs/structs.go: metaKeyFormat, metaMaxKeyPairs, metaKeyMaxLength, metaValueMaxLength, MetaKeyReservedPrefix
+META_KEY_FORMAT = re.compile(r"^[a-zA-Z0-9_-]+$")
+META_MAX_KEY_PAIRS = 64
+META_KEY_MAX_LENGTH = 128
+META_VALUE_MAX_LENGTH = 512
+META_RESERVED_PREFIX = "consul-"
+
+
+def _meta_pair_problem(key, value):
+    if key == "":
+        return "Key cannot be blank"
+    if not META_KEY_FORMAT.match(key):
+        return "Key contains invalid characters"
+    if len(key) > META_KEY_MAX_LENGTH:
+        return "Key is too long (limit: %d characters)" % META_KEY_MAX_LENGTH
+    if key.startswith(META_RESERVED_PREFIX):
+        return "Key prefix '%s' is reserved for internal use" % META_RESERVED_PREFIX
+    if len(value) > META_VALUE_MAX_LENGTH:
+        return "Value is too long (limit: %d characters)" % META_VALUE_MAX_LENGTH
+    return None
+
+
+def service_meta_problem(meta):
+    """validateMetadata with allowConsulPrefix=false; the pair-count message says "Node" for services too, as in Consul.
+    Consul visits the pairs in Go map order (random); the stand-in reports the first bad pair in sorted key order."""
+    if len(meta) > META_MAX_KEY_PAIRS:
+        return "Node metadata cannot contain more than %d key/value pairs" % META_MAX_KEY_PAIRS
+    for key in sorted(meta):
+        problem = _meta_pair_problem(key, meta[key])
+        if problem:
+            return "Couldn't load metadata pair ('%s', '%s'): %s" % (key, meta[key], problem)
+    return None
+
+
+def go_quote(text):
+    """Go's %q for the strings an HTTP path carries."""
+    return json.dumps(text, ensure_ascii=False)
+
 
 
 class HTTPError(Exception):
@@ -378,7 +418,11 @@ def _debug_config(agent):
             "RetryJoinWAN": cfg.retry_join_wan, "EncryptKey": "hidden" if cfg.encrypt else "",
             "ACLsEnabled": cfg.acl_enabled, "LogLevel": cfg.log_level.upper(),
             "HTTPPort": cfg.http_port, "SerfPortLAN": cfg.serf_lan_port, "SerfPortWAN": cfg.serf_wan_port,
-            "ServerPort": cfg.server_port, "PrimaryDatacenter": cfg.primary_datacenter}
+            "ServerPort": cfg.server_port, "PrimaryDatacenter": cfg.primary_datacenter,
+            "RetryJoinIntervalLAN": format_duration(cfg.retry_interval),
+            "RetryJoinIntervalWAN": format_duration(cfg.retry_interval_wan),
+            "AEInterval": format_duration(cfg.ae_interval), "CheckReapInterval": format_duration(cfg.check_reap_interval),
+            "CheckDeregisterIntervalMin": format_duration(cfg.check_deregister_interval_min)}
 
 
 @route("GET", r"/v1/agent/members")
@@ -470,6 +514,10 @@ def agent_service_register(h):
         service, checks = parse_service(body, h.agent.dc)
     except InvalidDefinition as exc:
         raise HTTPError(400, str(exc))
+    # agent/agent_endpoint.go AgentRegisterService: structs.ValidateServiceMetadata(kind, meta, false)
+    problem = service_meta_problem(service["Meta"])
+    if problem:
+        raise HTTPError(400, "Invalid Service Meta: " + problem)
     h.acl("deny", "service:write", service["Service"])
     token = h.token()
     h.agent.add_service(service, checks, token=token, replace_checks=h.flag("replace-existing-checks"), persist=True)
@@ -480,11 +528,13 @@ def agent_service_register(h):
 def agent_service_deregister(h, sid):
     sid = urllib.parse.unquote(sid)
     entry = h.agent.services.get(sid)
-    h.acl("deny", "service:write", entry["def"]["Service"] if entry else sid)
-    # 200 whether or not the service exists (consul-facts.md section 2)
-    if entry is not None:
-        h.agent.remove_service(sid)
-        h.agent.log.info("removed service", service=sid)
+    if entry is None:
+        # agent/acl.go vetServiceUpdateWithAuthorizer: an unknown ID is a NotFoundError (404), before any ACL check
+        raise HTTPError(404, "Unknown service ID %s. Ensure that the service ID is passed, not the service name."
+                        % go_quote(sid))
+    h.acl("deny", "service:write", entry["def"]["Service"])
+    h.agent.remove_service(sid)
+    h.agent.log.info("removed service", service=sid)
     return Reply(None, content_type="")
 
 
