@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import http.server
+import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import CONSUL_IMAGE, http_get, http_json, lab, require_images, wait_until
+from conftest import CONSUL_IMAGE, docker, http_get, http_json, lab, require_images, wait_until
 
 SERVERS = {"labtest-consul-s%d" % i: "127.0.7.%d" % (10 + i) for i in (1, 2, 3)}
 DATACENTER = "labdc"
@@ -150,3 +154,127 @@ def test_failing_check_is_critical_and_leaves_passing(consul_servers):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------- entrypoint and users
+PERM_ADDRESS = "127.0.7.60"
+
+
+def image_consul_ids():
+    out = docker("run", "--rm", "--pull=never", "--network", "host", "--entrypoint", "id", CONSUL_IMAGE, "consul",
+                 timeout=60).stdout
+    fields = dict(part.split("=", 1) for part in out.split())
+    return int(fields["uid"].split("(")[0]), int(fields["gid"].split("(")[0])
+
+
+def agent_ids(containers, name):
+    """(uid, gid) of the stand-in agent's process inside the container."""
+    out = containers.exec(name, "ps", "-eo", "uid=,gid=,args=").stdout
+    for line in out.splitlines():
+        uid, gid, args = line.split(None, 2)
+        if "consul_main.py" in args:
+            return int(uid), int(gid)
+    raise AssertionError("no agent process in:\n" + out)
+
+
+def dev_args(address):
+    return ["agent", "-dev", "-node=labtest-perm", "-bind=" + address, "-client=" + address]
+
+
+@pytest.fixture
+def host_dir():
+    made = []
+
+    def make(mode=0o755):
+        path = Path(tempfile.mkdtemp(prefix="labtest-consul-"))
+        path.chmod(mode)
+        made.append(path)
+        return path
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_entrypoint_as_root_chowns_config_dir_and_runs_agent_as_consul(lab_engine, containers, host_dir):
+    """Started as root without CONSUL_DISABLE_PERM_MGMT: the root-owned bind-mounted config dir becomes the consul
+    user's (the host directory too), and the agent runs as consul.
+
+    Source: hashicorp/consul .release/docker/docker-entrypoint.sh (v1.20): CONSUL_UID/CONSUL_GID default to
+    `id -u consul`/`id -g consul`; `chown` of $CONSUL_DATA_DIR and $CONSUL_CONFIG_DIR when `stat -c %u` differs;
+    `su-exec ${CONSUL_UID}:${CONSUL_GID}` (setpriv here)."""
+    require_images(CONSUL_IMAGE)
+    uid, gid = image_consul_ids()
+    config = host_dir()
+    assert config.stat().st_uid == 0
+    name = containers.run("consul-perm-root", CONSUL_IMAGE, args=dev_args(PERM_ADDRESS), init=True,
+                          volumes=["%s:/consul/config" % config])
+    containers.wait_http(name, "http://%s:8500/v1/status/leader" % PERM_ADDRESS, 20)
+    assert agent_ids(containers, name) == (uid, gid)
+    assert (config.stat().st_uid, config.stat().st_gid) == (uid, gid)
+
+
+def test_entrypoint_chowns_no_file_so_a_root_owned_secret_stops_the_agent(lab_engine, containers, host_dir):
+    """The chown has no -R: a root-owned 0600 file in the bind-mounted config dir stays root's, the agent (now consul)
+    cannot read it and exits 1 with Consul's message.
+
+    Source: hashicorp/consul .release/docker/docker-entrypoint.sh (v1.20) `chown ... "$CONSUL_CONFIG_DIR"` (no -R);
+    agent/config/builder.go newSourceFromFile `config: failed to read %s: %s`; command/agent returns 1."""
+    require_images(CONSUL_IMAGE)
+    uid, _gid = image_consul_ids()
+    config = host_dir()
+    secret = config / "encrypt.json"
+    secret.write_text('{"encrypt": "%s"}\n' % ("A" * 22 + "=="))
+    secret.chmod(0o600)
+    name = containers.run("consul-perm-secret", CONSUL_IMAGE, args=dev_args(PERM_ADDRESS), init=True,
+                          volumes=["%s:/consul/config" % config])
+    assert containers.wait_exit(name, 20) == 1
+    logs = containers.logs(name)
+    assert ("config: failed to read /consul/config/encrypt.json: open /consul/config/encrypt.json: permission denied"
+            in logs), logs
+    assert config.stat().st_uid == uid
+    assert secret.stat().st_uid == 0
+
+
+def test_user_flag_with_perm_mgmt_disabled_chowns_nothing(lab_engine, containers, host_dir):
+    """`--user uid:gid` with CONSUL_DISABLE_PERM_MGMT: no chown, no drop; the agent runs as the given user. This is
+    how roles/consul runs it: config dir 0700 and encrypt.json 0600 owned by the image's consul user, a named volume
+    at /consul/data, -retry-interval=5s.
+
+    Source: hashicorp/consul .release/docker/docker-entrypoint.sh (v1.20) `-z "${CONSUL_DISABLE_PERM_MGMT+x}"`;
+    roles/consul/tasks/main.yml of this collection."""
+    require_images(CONSUL_IMAGE)
+    uid, gid = image_consul_ids()
+    # a readable root-owned config dir stays root-owned
+    config = host_dir()
+    (config / "extra.json").write_text('{"log_level": "INFO"}\n')
+    (config / "extra.json").chmod(0o644)
+    name = containers.run("consul-perm-user", CONSUL_IMAGE, args=dev_args(PERM_ADDRESS), init=True,
+                          user="%d:%d" % (uid, gid), env={"CONSUL_DISABLE_PERM_MGMT": "true"},
+                          volumes=["%s:/consul/config" % config])
+    containers.wait_http(name, "http://%s:8500/v1/status/leader" % PERM_ADDRESS, 20)
+    assert agent_ids(containers, name) == (uid, gid)
+    assert config.stat().st_uid == 0
+    containers.remove(name)
+
+    # the role's layout
+    config = host_dir(0o700)
+    os.chown(config, uid, gid)
+    secret = config / "encrypt.json"
+    secret.write_text('{"encrypt": "%s"}\n' % ("A" * 22 + "=="))
+    secret.chmod(0o600)
+    os.chown(secret, uid, gid)
+    volume = "labtest-consul-data-%d" % os.getpid()
+    address = PERM_ADDRESS
+    try:
+        args = ["agent", "-node=labtest-role", "-datacenter=labdc", "-bind=" + address, "-advertise=" + address,
+                "-client=" + address, "-retry-interval=5s", "-server", "-bootstrap-expect=1"]
+        name = containers.run("consul-perm-role", CONSUL_IMAGE, args=args, init=True, user="%d:%d" % (uid, gid),
+                              env={"CONSUL_DISABLE_PERM_MGMT": "true", "CONSUL_HTTP_ADDR": "http://%s:8500" % address},
+                              volumes=["%s:/consul/config" % config, "%s:/consul/data" % volume])
+        wait_until(lambda: leader_seen_by(address), 30, "the role-style server elects itself")
+        assert agent_ids(containers, name) == (uid, gid)
+        status, self_info = http_json("GET", "http://%s:8500/v1/agent/self" % address)
+        assert status == 200 and self_info["Stats"]["serf_lan"]["encrypted"] == "true"
+    finally:
+        containers.remove(name)
+        docker("volume", "rm", "-f", volume, check=False, timeout=60)
