@@ -177,24 +177,13 @@ def test_service_meta_is_validated(agents, meta, problem):
     `Invalid Service Meta: %v` around structs.ValidateServiceMetadata(kind, meta, false); agent/structs/structs.go
     validateMetadata / validateMetaPair (metaKeyFormat ^[a-zA-Z0-9_-]+$, 128-char keys, 512-char values, 64 pairs
     -- reported as "Node metadata" for services too -- and the reserved `consul-` prefix). Quoted in issue 8127."""
-    agent = meta_agent(agents)
+    agent = agents("meta", 2, ["-dev"])
     resp = agent.put("/v1/agent/service/register", {"Name": "web", "ID": "web-bad", "Meta": meta})
     assert resp.status == 400
     assert resp.text == "Invalid Service Meta: " + problem
     assert agent.get("/v1/agent/service/web-bad").status == 404
     ok = {"kongops_node": "1", "a-b_C9": "x" * 512}
     assert agent.put("/v1/agent/service/register", {"Name": "web", "ID": "web-ok", "Meta": ok}).status == 200
-
-
-_META_AGENT = {}
-
-
-def meta_agent(agents):
-    agent = _META_AGENT.get("agent")
-    if agent is None or not agent.running():
-        agent = agents("meta", 2, ["-dev"])
-        _META_AGENT["agent"] = agent
-    return agent
 
 
 def test_deregister_unknown_service_is_404(agents):
@@ -217,8 +206,11 @@ def test_default_timers_are_consuls(agents):
 
     Source: hashicorp/consul agent/config/default.go (v1.20): retry_interval = "30s", retry_interval_wan = "30s",
     check_reap_interval = "30s", check_deregister_interval_min = "1m", ae_interval = "1m"; runtime.go field names
-    RetryJoinIntervalLAN/WAN, CheckReapInterval, CheckDeregisterIntervalMin, AEInterval."""
-    agent = agents("timers", 4, ["-dev"], env=FAST_TIMERS_OFF)
+    RetryJoinIntervalLAN/WAN, CheckReapInterval, CheckDeregisterIntervalMin, AEInterval. The last three are set by
+    default.go NonUserSource, which builder.go applies after the user's sources, so a config file cannot lower them."""
+    # default.go NonUserSource is applied after the user's files: these three cannot be changed
+    agent = agents("timers", 4, ["-dev"], env=FAST_TIMERS_OFF,
+                   config={"ae_interval": "1s", "check_reap_interval": "1s", "check_deregister_interval_min": "1s"})
     debug = agent.get("/v1/agent/self").json()["DebugConfig"]
     assert {k: debug[k] for k in ("RetryJoinIntervalLAN", "RetryJoinIntervalWAN", "CheckReapInterval",
                                   "CheckDeregisterIntervalMin", "AEInterval")} == {
@@ -296,3 +288,21 @@ def test_first_check_run_is_staggered_within_the_interval(agents):
     print("\nMEASURED: first check runs after %s s" % ", ".join("%.1f" % d for d in delays))
     assert delays[-1] < 11
     assert sum(1 for d in delays if d > 1.5) >= 2, delays
+
+
+def test_full_sync_comes_after_ae_interval_plus_stagger():
+    """The next full anti-entropy sync is due ae_interval (1m) plus a random stagger of up to 1m.
+
+    Source: hashicorp/consul agent/ae/ae.go (v1.20) StateSyncer: the full-sync timer is
+    Interval + stagger(Interval), stagger = lib.RandomStagger(scaleFactor(cluster size) * d), factor 1 below 128 nodes;
+    agent/config/default.go ae_interval = "1m"."""
+    from types import SimpleNamespace
+
+    from consul_standin.agent import Agent
+    from consul_standin.config import REAL_DEFAULTS
+    from consul_standin.util import parse_duration
+    fake = SimpleNamespace(cfg=SimpleNamespace(ae_interval=parse_duration(REAL_DEFAULTS["ae_interval"]),
+                                               fast_timers=False))
+    delays = [Agent.full_sync_delay(fake) for _ in range(200)]
+    assert all(60 <= d < 120 for d in delays)
+    assert max(delays) - min(delays) > 30

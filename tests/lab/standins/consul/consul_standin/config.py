@@ -266,10 +266,10 @@ class RuntimeConfig:
         defaults = FAST_DEFAULTS if self.fast_timers else REAL_DEFAULTS
         self.retry_interval = parse_duration(raw.get("retry_interval") or defaults["retry_interval"])
         self.retry_interval_wan = parse_duration(raw.get("retry_interval_wan") or defaults["retry_interval_wan"])
-        self.ae_interval = parse_duration(raw.get("ae_interval") or defaults["ae_interval"])
-        self.check_reap_interval = parse_duration(raw.get("check_reap_interval") or defaults["check_reap_interval"])
-        self.check_deregister_interval_min = parse_duration(
-            raw.get("check_deregister_interval_min") or defaults["check_deregister_interval_min"])
+        # default.go NonUserSource comes after the user's files and flags: these keys are accepted but never win
+        self.ae_interval = parse_duration(defaults["ae_interval"])
+        self.check_reap_interval = parse_duration(defaults["check_reap_interval"])
+        self.check_deregister_interval_min = parse_duration(defaults["check_deregister_interval_min"])
         self.data_dir = raw.get("data_dir")
         if not self.data_dir and not self.dev:
             raise ConfigError("data_dir cannot be empty")

@@ -51,7 +51,6 @@ def go_quote(text):
     return json.dumps(text, ensure_ascii=False)
 
 
-
 class HTTPError(Exception):
     def __init__(self, status, message, headers=None):
         super().__init__(message)
