@@ -186,6 +186,15 @@ def test_service_meta_is_validated(agents, meta, problem):
     assert agent.put("/v1/agent/service/register", {"Name": "web", "ID": "web-ok", "Meta": ok}).status == 200
 
 
+def test_any_service_address_is_refused(agents):
+    """Source: hashicorp/consul agent/agent_endpoint.go (v1.20) AgentRegisterService: ipaddr.IsAny(args.Address) ->
+    400 `Invalid service address`."""
+    agent = agents("anyaddr", 8, ["-dev"])
+    for address in ("0.0.0.0", "::"):
+        resp = agent.put("/v1/agent/service/register", {"Name": "web", "Address": address})
+        assert (resp.status, resp.text) == (400, "Invalid service address")
+
+
 def test_deregister_unknown_service_is_404(agents):
     """Source: hashicorp/consul agent/acl.go (v1.20) vetServiceUpdateWithAuthorizer: NotFoundError
     `Unknown service ID %q. Ensure that the service ID is passed, not the service name.` -> HTTP 404 (agent/http.go);

@@ -513,7 +513,9 @@ def agent_service_register(h):
         service, checks = parse_service(body, h.agent.dc)
     except InvalidDefinition as exc:
         raise HTTPError(400, str(exc))
-    # agent/agent_endpoint.go AgentRegisterService: structs.ValidateServiceMetadata(kind, meta, false)
+    # agent/agent_endpoint.go AgentRegisterService: ipaddr.IsAny(address), then ValidateServiceMetadata(kind, meta, false)
+    if service["Address"] in ("0.0.0.0", "::", "[::]"):
+        raise HTTPError(400, "Invalid service address")
     problem = service_meta_problem(service["Meta"])
     if problem:
         raise HTTPError(400, "Invalid Service Meta: " + problem)
