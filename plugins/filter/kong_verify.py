@@ -17,6 +17,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._verify import (
     verify_stats,
     verify_summary,
 )
+from ansible_collections.kongops.cluster.plugins.module_utils._verify_html import verify_html
 
 
 def kong_verify_expected(kong_nodes, kong_hosts, containers, cluster='kong'):
@@ -53,10 +54,17 @@ def kong_verify_report(report):
             'summary': verify_summary(report, problems), 'stats': verify_stats(report, problems)}
 
 
+def kong_verify_html(report, generated_at=''):
+    """The report as one self-contained HTML page, its problems judged as kong_verify_report judges them."""
+    report = dict(report or {})
+    return verify_html(report, verify_problems(report), generated_at)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'kong_verify_expected': kong_verify_expected,
             'kong_verify_targets': kong_verify_targets,
             'kong_verify_report': kong_verify_report,
+            'kong_verify_html': kong_verify_html,
         }

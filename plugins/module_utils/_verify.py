@@ -123,6 +123,28 @@ def _fact_nodes(facts):
     return [n for n in _list(cluster.get('nodes')) if isinstance(n, dict)]
 
 
+def consul_view(report):
+    """What Consul said about the report's datacenter: leader, leader_node, answering, services, ..."""
+    return _consul_view(report.get('consul'), report.get('datacenter'))
+
+
+def instances_of(report):
+    """{service id: instance} of the report's Kong service, or None when Consul was not read."""
+    return _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong')
+
+
+def servers_of(report):
+    """[{host, url}] of the datacenter's Consul servers."""
+    return _servers(report)
+
+
+def fact_datastores(report):
+    """[{host, port, database, nodes}]: the datastores the answering nodes reported."""
+    facts = _dict(report.get('facts'))
+    cluster = _dict(facts.get('kong_cluster')) or _dict(_dict(facts.get('ansible_facts')).get('kong_cluster'))
+    return [d for d in _list(cluster.get('datastores')) if isinstance(d, dict)]
+
+
 # -- sentences ------------------------------------------------------------------------------------------------------
 
 def container_problem(container, what):
@@ -278,8 +300,11 @@ def _table(rows):
     return ['  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
-def verify_summary(report, problems):
-    """Lines an operator reads at the end of a run: one per expected node, then Consul, propagation, LB, verdict."""
+NODE_COLUMNS = ('node', 'host', 'container', 'consul', 'admin', 'version', 'datastore', 'seen after', 'lb reqs')
+
+
+def node_rows(report):
+    """One row per expected node (NODE_COLUMNS): what its container, Consul, its Admin API and the probe say."""
     by_name = _by_name(report.get('containers'))
     instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong') or {}
     answered = dict((n.get('name'), n) for n in _fact_nodes(report.get('facts')))
@@ -287,7 +312,7 @@ def verify_summary(report, problems):
     propagation = _dict(probe.get('propagation'))
     traffic = _dict(probe.get('traffic'))
     late = set(_list(probe.get('over_budget')))
-    rows = [('node', 'host', 'container', 'consul', 'admin', 'version', 'datastore', 'seen after', 'lb reqs')]
+    rows = []
     for node in _list(report.get('expected')):
         container = by_name.get(node['name'])
         fact = _dict(answered.get(node['name']))
@@ -301,6 +326,14 @@ def verify_summary(report, problems):
             '-' if seen is None else '%.2f s%s' % (seen, ' OVER BUDGET' if node['name'] in late else ''),
             '-' if traffic.get(node['name']) is None else str(traffic[node['name']]),
         ))
+    return rows
+
+
+def verify_summary(report, problems):
+    """Lines an operator reads at the end of a run: one per expected node, then Consul, propagation, LB, verdict."""
+    probe = _dict(report.get('probe'))
+    late = set(_list(probe.get('over_budget')))
+    rows = [NODE_COLUMNS] + node_rows(report)
     lines = _table(rows)
     consul = _dict(report.get('consul'))
     view = _consul_view(consul, report.get('datacenter'))

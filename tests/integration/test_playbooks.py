@@ -340,6 +340,34 @@ def test_seed_checks_consul_logs_show_leader_and_synced_kong_services():
     assert re.search(r'\bleader: 127\.0\.1\.[123]:8300', result.stdout), result.stdout
 
 
+# Headless Chromium that can reach nothing: every host name resolves to nothing and every request goes to a closed
+# loopback port, so no update, metrics or safe-browsing call leaves the machine.
+CHROMIUM = ['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-pings',
+            '--disable-default-apps', '--disable-domain-reliability', '--host-resolver-rules=MAP * ~NOTFOUND',
+            '--proxy-server=127.0.0.1:9', '--window-size=1200,1000']
+
+
+def test_verify_writes_an_html_report_that_renders(tmp_path):
+    report = tmp_path / 'verify.html'
+    must_pass(playbook('verify.yml', '-e', 'kong_nodes=3', '-e', 'verify_report=%s' % report, label='verify html'))
+    assert oct(report.stat().st_mode & 0o777) == '0o600'
+    profile = ['--user-data-dir=%s' % (tmp_path / 'chromium')]
+    dom = run(CHROMIUM + profile + ['--dump-dom', report.as_uri()], timeout=90)
+    assert dom.returncode == 0 and '</html>' in dom.stdout, dom.stdout[-2000:]
+    text = re.sub(r'<[^>]+>', ' ', dom.stdout)
+    for name in expected_names(3) + ['%s-lb' % CLUSTER, PG_CONTAINER]:
+        assert name in text, name
+    assert re.search(r'lab-dc1-h[123] \(leader\)', text) and 'datacenter dc1: joined' in text, text[:3000]
+    shot = tmp_path / 'verify.png'
+    result = run(CHROMIUM + profile + ['--screenshot=%s' % shot, report.as_uri()], timeout=90)
+    assert result.returncode == 0 and shot.exists(), result.stdout[-2000:]
+    png = shot.read_bytes()
+    # A PNG of the window's size with content: a blank 1200x1000 page compresses to a few kilobytes.
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and png[16:24] == (1200).to_bytes(4, 'big') + (1000).to_bytes(4, 'big')
+    assert 20000 < len(png) < 5000000, len(png)
+
+
 def test_datastore_external_mode_ensures_role_database_and_grants():
     psql('DROP DATABASE IF EXISTS kong_external')
     psql('DROP ROLE IF EXISTS kong_external')
