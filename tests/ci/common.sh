@@ -5,7 +5,7 @@
 CACHE=${KONGOPS_CACHE:-/var/cache/kongops-ci}
 V219=$CACHE/venv-core219-py311
 V221=$CACHE/venv-core221-py313
-REQ_219=('ansible==12.*' 'ansible-core>=2.19,<2.20' ansible-lint antsibull-changelog requests docker jmespath pytest psycopg2-binary pysyncobj)
+REQ_219=('ansible==12.*' 'ansible-core>=2.19,<2.20' ansible-lint antsibull-changelog requests docker jmespath pytest psycopg2-binary pysyncobj ansible-runner)
 REQ_221=('ansible-core>=2.21,<2.22' requests docker jmespath pytest)
 VGI=$CACHE/venv-galaxy-importer
 # ansible brings community.docker and community.postgresql, which the importer's ansible-lint must resolve.
