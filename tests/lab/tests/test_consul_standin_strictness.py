@@ -64,8 +64,8 @@ def test_unreadable_config_file_is_fatal(request):
     """A config file the agent cannot read stops it with exit 1.
 
     Source: hashicorp/consul agent/config/builder.go (v1.20) newSourceFromFile:
-    `config: failed to read %s: %s` around os.ReadFile's `open <path>: permission denied`; command/agent prints
-    config.Load's error as it is (UI.Error) and returns 1."""
+    `config: failed to read %s: %s` around os.ReadFile's `open <path>: permission denied`; command/agent/agent.go
+    run(): an error of agent.NewBaseDeps(loader) (config.Load) goes to c.UI.Error(err.Error()) as it is, return 1."""
     config_dir = Path(tempfile.mkdtemp(prefix="consul-standin-"))  # pytest's tmp tree is 0700, closed to nobody
     request.addfinalizer(lambda: shutil.rmtree(config_dir, ignore_errors=True))
     config_dir.chmod(0o755)
