@@ -1,0 +1,72 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import parse_kong_version as v
+from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import (
+    UpgradeStateError,
+    migration_steps,
+    path_problem,
+    roll_order,
+    upgrade_problems,
+)
+
+
+@pytest.mark.parametrize('running, target', [
+    ('3.4.2', '3.9.1'), ('3.0.0', '3.9.1'), ('3.9.0', '3.9.1'), ('2.8.5', '3.4.2'), ('2.8.2', '3.0.1'),
+    ('2.1.0', '2.8.5'), ('3.9.1', '3.9.1'),
+])
+def test_supported_paths_have_no_problem(running, target):
+    assert path_problem(v(running), v(target)) == ''
+
+
+@pytest.mark.parametrize('running, target, words', [
+    ('3.9.1', '3.4.2', 'does not support downgrades'),
+    ('2.8.5', '3.9.1', 'from 2.8 Kong supports 3.0 and 3.4'),
+    ('2.7.0', '3.4.2', '3.x is reached only from 2.8.x'),
+    ('1.5.1', '3.4.2', 'one major version at a time'),
+    ('2.8.1', '3.4.2', 'without downtime: that needs 2.8.2 or later'),
+    ('3.9.1', '4.0.0', 'no supported path into 4.x'),
+])
+def test_unsupported_paths_name_the_rule_and_its_source(running, target, words):
+    problem = path_problem(v(running), v(target))
+    assert words in problem and ('konghq.com' in problem or 'Kong/kong' in problem or '4.x' in problem), problem
+    assert problem.startswith('Kong %s' % running)
+
+
+def test_upgrade_problems_group_nodes_by_version_and_accept_nodes_already_on_the_target():
+    versions = {'k-1': v('3.9.1'), 'k-2': v('2.8.5'), 'k-3': v('2.8.5'), 'k-4': None}
+    problems = upgrade_problems(versions, v('3.9.1'))
+    assert problems == [
+        'Kong node k-4 did not say its version: start it (or heal the cluster with scale.yml) before upgrading',
+        'Kong 2.8.5 cannot be upgraded to 3.9.1 directly: from 2.8 Kong supports 3.0 and 3.4 '
+        '(developer.konghq.com/gateway/upgrade/lts-upgrade-28-34); upgrade to 3.4 first (nodes k-2, k-3)']
+    assert upgrade_problems({'k-1': v('3.9.1'), 'k-2': v('3.4.2')}, v('3.9.1')) == []
+
+
+def test_the_roll_takes_the_nodes_not_on_the_target_lowest_index_first():
+    nodes = [{'name': 'k-3', 'index': 3}, {'name': 'k-1', 'index': 1}, {'name': 'k-2', 'index': 2}]
+    versions = {'k-1': v('3.4.2'), 'k-2': v('3.9.1'), 'k-3': v('3.4.2')}
+    assert [n['name'] for n in roll_order(nodes, versions, v('3.9.1'))] == ['k-1', 'k-3']
+    assert roll_order(nodes, dict((n, v('3.9.1')) for n in versions), v('3.9.1')) == []
+
+
+@pytest.mark.parametrize('state, steps', [
+    ('new', (['up'], ['finish'])),
+    ('pending', ([], ['finish'])),
+    ('up_to_date', ([], [])),
+])
+def test_up_runs_before_the_roll_and_finish_after_it_and_a_rerun_resumes(state, steps):
+    assert migration_steps(state) == steps
+
+
+@pytest.mark.parametrize('state, words', [
+    ('needs_bootstrap', 'not bootstrapped'), ('pending_and_new', 'earlier upgrade'), ('odd', 'unknown'),
+])
+def test_states_an_upgrade_cannot_start_from_are_refused(state, words):
+    with pytest.raises(UpgradeStateError, match=words):
+        migration_steps(state)
