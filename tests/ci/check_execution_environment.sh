@@ -25,7 +25,7 @@ GALAXY=$(command -v ansible-galaxy) || { echo "FAIL: ansible-galaxy is not in ${
 # ansible-builder's own interpreter has PyYAML.
 PY=$(head -n 1 "$BUILDER" | sed -n 's/^#!//p')
 [ -x "$PY" ] || PY=python3
-echo "ansible-builder $("$BUILDER" --version) ($BUILDER), $("$GALAXY" --version | head -n 1)"
+echo "ansible-builder $("$BUILDER" --version) ($BUILDER), $("$GALAXY" --version 2>/dev/null | sed -n 1p)"
 
 WORK=$(mktemp -d /tmp/kongops-ee.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -135,14 +135,14 @@ fi
 
 # 4. The build's introspect step, when the community collections are installed here (information, plus a check that
 #    this collection's packages are in it).
-SITE=$(cd "$WORK" && "$GALAXY" collection list --format json 2>/dev/null | "$PY" -c '
+SITE=$(cd "$WORK" || exit 0; "$GALAXY" collection list --format json 2>/dev/null | "$PY" -c '
 import json, os, sys
 found = {}
 for path, cols in json.load(sys.stdin).items():
     for name in ("community.docker", "community.postgresql"):
         if name in cols and name not in found:
             found[name] = os.path.join(path, *name.split("."))
-print("\n".join(found.values()))' || true)
+print("\n".join(found.values()))')
 if [ "$(echo "$SITE" | grep -c . || true)" = 2 ]; then
   mkdir -p "$WORK/tree/ansible_collections/community"
   while read -r d; do cp -r "$d" "$WORK/tree/ansible_collections/community/"; done <<< "$SITE"
