@@ -155,6 +155,17 @@ class ConsulClient(HttpApiClient):
     def deregister_service(self, service_id):
         self.request('PUT', '/v1/agent/service/deregister/' + quote(service_id, safe=''), ok=(200, 404))
 
+    def agent_checks(self):
+        """{check id: check} of the agent's local checks."""
+        return self._read('/v1/agent/checks', dc='').data or {}
+
+    def service_maintenance(self, service_id, enable, reason=None):
+        """Put a service into maintenance (a critical check, so it leaves every passing set) or take it out."""
+        params = {'enable': 'true' if enable else 'false'}
+        if enable and reason:
+            params['reason'] = reason
+        self.request('PUT', '/v1/agent/service/maintenance/' + quote(service_id, safe=''), params=params)
+
     # -- catalog / health / operator ----------------------------------------------------------------------------
     def catalog_nodes(self, dc=None, consistent=False):
         return self._read('/v1/catalog/nodes', dc=dc, consistent=consistent)
@@ -167,6 +178,16 @@ class ConsulClient(HttpApiClient):
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------------------
+
+# The ID of the check an agent adds for a service in maintenance (hashicorp/consul agent/structs ServiceMaintPrefix).
+SERVICE_MAINTENANCE_PREFIX = '_service_maintenance:'
+
+
+def maintenance_check(checks, service_id):
+    """The agent's maintenance check of service_id (from agent_checks()), or None when it is not in maintenance."""
+    check = (checks or {}).get(SERVICE_MAINTENANCE_PREFIX + service_id)
+    return check if isinstance(check, dict) else None
+
 
 def worst_status(checks):
     """The worst status among a service entry's checks ('passing' when there are none)."""

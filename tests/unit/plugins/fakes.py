@@ -473,6 +473,7 @@ class FakeConsul(FakeServer):
         self.http_error = None          # (status, text) answered for every request
         self.version = version
         self.registered = {}            # agent services registered with PUT (id -> definition)
+        self.maintenance = {}           # service id -> the notes of its maintenance check
         self.node_name = '%s-server-1' % datacenter
 
     @property
@@ -540,9 +541,29 @@ class FakeConsul(FakeServer):
             self.registered[service_id] = definition
             return 200, {}, None
         if path.startswith('/v1/agent/service/deregister/'):
-            self.registered.pop(path.rsplit('/', 1)[1], None)
+            service_id = path.rsplit('/', 1)[1]
+            self.maintenance.pop(service_id, None)
+            if self.registered.pop(service_id, None) is None:
+                return self._text(404, 'Unknown service ID "%s". Ensure that the service ID is passed, not the service '
+                                       'name.' % service_id)
             return 200, {}, None
+        if path.startswith('/v1/agent/service/maintenance/'):
+            return self._maintenance(path.rsplit('/', 1)[1], request.query)
         return self._text(405, 'method not allowed')
+
+    def _maintenance(self, service_id, query):
+        if 'enable' not in query:
+            return self._text(400, 'Missing value for enable')
+        if query['enable'] not in ('true', 'false'):
+            return self._text(400, 'Invalid value for enable: "%s"' % query['enable'])
+        if service_id not in self.registered:
+            return self._text(404, 'Unknown service ID "%s"' % service_id)
+        if query['enable'] == 'true':
+            self.maintenance.setdefault(service_id, query.get('reason') or 'Maintenance mode is enabled for this '
+                                        'service, but no reason was provided. This is a default message.')
+        else:
+            self.maintenance.pop(service_id, None)
+        return 200, {}, None
 
     def _read(self, request, path, query, dc):
         stale = 'stale' in query
@@ -567,7 +588,10 @@ class FakeConsul(FakeServer):
             definition = self.registered[service_id]
             return 200, {}, dict(definition, Service=definition.get('Name'), ContentHash='abc123', Datacenter=self.datacenter)
         if path == '/v1/agent/checks':
-            return 200, {}, {}
+            return 200, {}, dict(('_service_maintenance:' + sid, {
+                'CheckID': '_service_maintenance:' + sid, 'Name': 'Service Maintenance Mode', 'Status': 'critical',
+                'Notes': notes, 'ServiceID': sid, 'ServiceName': self.registered[sid].get('Name'),
+                'Type': 'maintenance'}) for sid, notes in self.maintenance.items())
         if needs_leader:
             return self._text(500, 'No cluster leader')
         headers = self._meta_headers(dc)
