@@ -13,7 +13,7 @@ from . import BUILD_DATE, PROTOCOL, RAFT_PROTOCOL, REVISION, VERSION, logs, wire
 from .catalog import CatalogFSM
 from . import catalog as cat
 from .checks import CheckRunner
-from .definitions import InvalidDefinition, check_type, parse_check, parse_service, public_check
+from .definitions import InvalidDefinition, bare_check, check_type, parse_check, parse_service, public_check
 from .persist import Store
 from .raft import NoLeader, RaftNode, clear_raft_dir, load_peers
 from .serf import Pool
@@ -26,6 +26,11 @@ LEADER_READS = {"Catalog.ListNodes", "Catalog.ListServices", "Catalog.ServiceNod
 LEADER_WRITES = {"Catalog.Register", "Catalog.Deregister", "ACL.Bootstrap", "Raft.RemovePeer",
                  "Operator.AutopilotHealth"}
 CHECK_UPDATE_INTERVAL = 300.0
+# agent/structs/structs.go NodeMaint, ServiceMaintPrefix; agent/agent.go defaultServiceMaintReason
+NODE_MAINT = "_node_maintenance"
+SERVICE_MAINT_PREFIX = "_service_maintenance:"
+DEFAULT_SERVICE_MAINT_REASON = ("Maintenance mode is enabled for this service, but no reason was provided. "
+                                "This is a default message.")
 LOCAL_METHODS = {"Status.Leader", "Status.Peers", "Catalog.ListDatacenters", "ACL.Resolve"}
 
 
@@ -264,8 +269,13 @@ class Agent:
         """loadChecks: every persisted check comes back critical; a TTL check may then take its saved state."""
         for path, record in self.store.checks():
             try:
-                body = dict(record["ChkType"], ServiceID=record["Check"].get("ServiceID") or "")
-                check, token = parse_check(body), record.get("Token") or ""
+                if record["ChkType"] is None:
+                    # a check without a CheckType (the maintenance check): the HealthCheck itself, set critical
+                    check = bare_check(record["Check"])
+                else:
+                    body = dict(record["ChkType"], ServiceID=record["Check"].get("ServiceID") or "")
+                    check = parse_check(body)
+                token = record.get("Token") or ""
             except (KeyError, TypeError, AttributeError, InvalidDefinition) as exc:
                 self.log.error("Failed decoding check file", file=path, error=repr(exc))
                 continue
@@ -887,9 +897,45 @@ class Agent:
             entry["runner"] = CheckRunner(check, self.update_check, fast=self.cfg.fast_timers)
             entry["runner"].start()
 
-    def _persist_check_locked(self, cid):
+    def _persist_check_locked(self, cid, source="remote"):
         entry = self.checks[cid]
-        self.store.save_check(dict(public_check(entry["def"]), Node=self.name), check_type(entry["def"]), entry["token"])
+        self.store.save_check(dict(public_check(entry["def"]), Node=self.name), check_type(entry["def"]), entry["token"],
+                              source=source)
+
+    # ---------------------------------------------------------------- service maintenance (agent/agent.go)
+    def enable_service_maintenance(self, sid, reason, token):
+        """EnableServiceMaintenance: a critical check `_service_maintenance:<id>` of type maintenance, added with
+        AddCheck(check, nil, persist=true, token, ConfigSourceLocal). Already enabled: nothing changes, not even the
+        reason. Returns whether it was added."""
+        with self.lock:
+            svc = self.services.get(sid)
+            if svc is None:
+                raise KeyError('No service registered with ID "%s"' % sid)
+            cid = SERVICE_MAINT_PREFIX + sid
+            if cid in self.checks:
+                return False
+            service = svc["def"]
+            check = {"CheckID": cid, "Name": "Service Maintenance Mode", "Status": "critical",
+                     "Notes": reason or DEFAULT_SERVICE_MAINT_REASON, "Output": "", "ServiceID": sid,
+                     "ServiceName": service["Service"], "ServiceTags": list(service["Tags"]), "Type": "maintenance",
+                     "Interval": "", "Timeout": "", "Definition": {},
+                     "_interval": 0.0, "_timeout": 0.0, "_ttl": 0.0, "_deregister_after": 0.0, "_status_given": True}
+            self._add_check_locked(check, token)
+            self._persist_check_locked(cid, source="local")
+        self.log.info("Service entered maintenance mode", service=sid)
+        self.sync_trigger.set()
+        return True
+
+    def disable_service_maintenance(self, sid):
+        """DisableServiceMaintenance: removes the check (RemoveCheck persist=true); not in maintenance: nothing."""
+        with self.lock:
+            if sid not in self.services:
+                raise KeyError('No service registered with ID "%s"' % sid)
+            if not self._remove_check_locked(SERVICE_MAINT_PREFIX + sid):
+                return False
+        self.log.info("Service left maintenance mode", service=sid)
+        self.sync_trigger.set()
+        return True
 
     def _remove_check_locked(self, cid):
         entry = self.checks.pop(cid, None)

@@ -139,9 +139,27 @@ def public_check(check):
     return {k: v for k, v in check.items() if not k.startswith("_")}
 
 
+def bare_check(health):
+    """A persisted HealthCheck that has no CheckType (Consul writes `"ChkType": null`, as for the maintenance check):
+    loadChecks restores it as it is, critical, with nothing that runs it."""
+    if not isinstance(health, dict) or not health.get("CheckID"):
+        raise InvalidDefinition("check without CheckID")
+    return {
+        "CheckID": str(health["CheckID"]), "Name": str(health.get("Name") or ""), "Status": "critical",
+        "Notes": str(health.get("Notes") or ""), "Output": str(health.get("Output") or ""),
+        "ServiceID": str(health.get("ServiceID") or ""), "ServiceName": str(health.get("ServiceName") or ""),
+        "ServiceTags": list(health.get("ServiceTags") or []), "Type": str(health.get("Type") or ""),
+        "Interval": "", "Timeout": "", "Definition": {},
+        "_interval": 0.0, "_timeout": 0.0, "_ttl": 0.0, "_deregister_after": 0.0, "_status_given": True,
+    }
+
+
 def check_type(check):
     """The CheckType Consul persists beside the HealthCheck: what parse_check needs to build the check again.
-    It has no Status: Consul restores every persisted check as critical (loadChecks)."""
+    It has no Status: Consul restores every persisted check as critical (loadChecks). A check nothing runs (the
+    maintenance check) has none: null."""
+    if check["Type"] not in ("http", "tcp", "ttl"):
+        return None
     definition = check["Definition"]
     out = {"CheckID": check["CheckID"], "Name": check["Name"], "Notes": check["Notes"],
            "DeregisterCriticalServiceAfter": definition["DeregisterCriticalServiceAfter"]}

@@ -7,7 +7,7 @@ import threading
 import urllib.parse
 
 from . import BUILD_DATE, REVISION, VERSION
-from .agent import ANONYMOUS_ACCESSOR, RPCError
+from .agent import ANONYMOUS_ACCESSOR, NODE_MAINT, SERVICE_MAINT_PREFIX, RPCError
 from .catalog import HEALTH_ORDER, worst_status
 from .definitions import InvalidDefinition, parse_check, parse_service, public_check
 from .util import format_duration
@@ -539,9 +539,47 @@ def agent_service_deregister(h, sid):
     return Reply(None, content_type="")
 
 
-@route("PUT", r"/v1/agent/service/maintenance/(.+)")
+def go_parse_bool(raw):
+    """strconv.ParseBool: the only spellings Go accepts; None for anything else."""
+    if raw in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if raw in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return None
+
+
+@route("PUT", r"/v1/agent/service/maintenance/(.*)")
 def agent_service_maintenance(h, sid):
-    raise HTTPError(501, "service maintenance mode is not supported by the stand-in")
+    """agent/agent_endpoint.go AgentServiceMaintenance, in its order: service ID, `enable` present, `enable` a Go
+    bool, the token (an unknown one is refused first), vetServiceUpdateWithAuthorizer (unknown ID 404, then
+    service:write), then agent.go EnableServiceMaintenance / DisableServiceMaintenance."""
+    sid = urllib.parse.unquote(sid)
+    if sid == "":
+        raise HTTPError(400, "Missing service ID")
+    if "enable" not in h.query:
+        raise HTTPError(400, "Missing value for enable")
+    raw = h.query["enable"][0]  # url.Values.Get: the first value
+    enable = go_parse_bool(raw)
+    if enable is None:
+        raise HTTPError(400, "Invalid value for enable: %s" % go_quote(raw))
+    token = h.token()
+    if h.agent.cfg.acl_enabled and h.agent.resolve_token(token) == "unknown":
+        raise HTTPError(403, "ACL not found")
+    with h.agent.lock:
+        entry = h.agent.services.get(sid)
+        name = entry["def"]["Service"] if entry else None
+    if entry is None:
+        raise HTTPError(404, "Unknown service ID %s. Ensure that the service ID is passed, not the service name."
+                        % go_quote(sid))
+    h.acl("deny", "service:write", name)
+    try:
+        if enable:
+            h.agent.enable_service_maintenance(sid, (h.query.get("reason") or [""])[0], token)
+        else:
+            h.agent.disable_service_maintenance(sid)
+    except KeyError as exc:
+        raise HTTPError(404, exc.args[0])
+    return Reply(None, content_type="")
 
 
 def _agent_check_view(agent, check):
@@ -610,6 +648,26 @@ def agent_check_update(h, cid):
     return Reply(None, content_type="")
 
 
+def aggregated_status(checks):
+    """api/health.go HealthChecks.AggregatedStatus: a node or service maintenance check wins over every status
+    (maintenance > critical > warning > passing); an unknown status gives ""."""
+    maintenance, seen = False, set()
+    for check in checks:
+        cid = check["CheckID"]
+        if cid == NODE_MAINT or cid.startswith(SERVICE_MAINT_PREFIX):
+            maintenance = True
+            continue
+        if check["Status"] not in ("passing", "warning", "critical"):
+            return ""
+        seen.add(check["Status"])
+    if maintenance:
+        return "maintenance"
+    for status in ("critical", "warning"):
+        if status in seen:
+            return status
+    return "passing"
+
+
 def _agent_health(h, entries, not_found):
     if not entries:
         raise HTTPError(404, not_found)
@@ -623,7 +681,7 @@ def _agent_health(h, entries, not_found):
 def _agent_health_entry(agent, sid):
     entry = agent.services[sid]
     checks = [e["def"] for e in agent.checks.values() if e["def"].get("ServiceID") == sid]
-    status = worst_status(c["Status"] for c in checks)
+    status = aggregated_status(checks)
     return status, {"AggregatedStatus": status, "Service": _agent_service_view(agent, entry["def"]),
                     "Checks": [_agent_check_view(agent, c) for c in checks]}
 

@@ -60,10 +60,11 @@ class Store:
         if self.data_dir:
             write_atomic(self._path(SERVICES_DIR, service["ID"]), {"Token": token, "Service": service, "Source": SOURCE})
 
-    def save_check(self, check, chk_type, token):
+    def save_check(self, check, chk_type, token, source=SOURCE):
+        """source: "remote" for agent-API checks, "local" for the maintenance check (AddCheck with ConfigSourceLocal)."""
         if self.data_dir:
             write_atomic(self._path(CHECKS_DIR, check["CheckID"]),
-                         {"Check": check, "ChkType": chk_type, "Token": token, "Source": SOURCE})
+                         {"Check": check, "ChkType": chk_type, "Token": token, "Source": source})
 
     def purge_service(self, sid):
         if self.data_dir:
