@@ -31,8 +31,12 @@ WORK=$(mktemp -d /tmp/kongops-ee.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 COLL=$WORK/tree/ansible_collections/kongops/cluster
 mkdir -p "$COLL" "$WORK/ee/dist"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$COLL") \
-  || { echo "FAIL: cannot copy the collection to $COLL"; exit 2; }
+# A checkout: its tracked and new files. A copy without .git (tests/run-all's collection tree): all of it.
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+  (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$COLL")
+else
+  cp -a "$ROOT/." "$COLL/"
+fi || { echo "FAIL: cannot copy the collection to $COLL"; exit 2; }
 
 # Reads YAML on stdin and prints what the expression over `d` gives, one item per line.
 yq() {
