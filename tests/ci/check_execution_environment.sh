@@ -119,8 +119,17 @@ if [ -f "$CF" ]; then
 else
   fail "ansible-builder create wrote no Containerfile"
 fi
-[ -f "$WORK/context/_build/collections/$TARBALL" ] \
-  || fail "the build context has no collections/$TARBALL (additional_build_files must name the version of galaxy.yml)"
+if [ -f "$WORK/context/_build/collections/$TARBALL" ]; then
+  # What the build's introspect step reads from the installed collection.
+  LISTING=$(tar -tzf "$WORK/context/_build/collections/$TARBALL")
+  MISSING=0
+  for f in meta/execution-environment.yml requirements.txt bindep.txt; do
+    grep -qx "$f" <<< "$LISTING" || { fail "$TARBALL lacks $f (galaxy.yml build_ignore?)"; MISSING=1; }
+  done
+  [ "$MISSING" = 1 ] || ok "the build context holds collections/$TARBALL with meta/execution-environment.yml, requirements.txt, bindep.txt"
+else
+  fail "the build context has no collections/$TARBALL (additional_build_files must name the version of galaxy.yml)"
+fi
 REQ=$WORK/context/_build/requirements.yml
 if [ -f "$REQ" ]; then
   WANT_COLS=$(printf '%s\n' "collections/$TARBALL file" \
