@@ -19,6 +19,8 @@ Sources:
 
 from __future__ import annotations
 
+from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import image_kong_version, version_or_none
+
 # A major version is entered only from the last minor of the one before it, and only to these minors.
 ENTRY_TO_MAJOR = {3: ((2, 8), ('3.0', '3.4'))}
 # Where a rolling (no downtime) entry into a new major must start from, in traditional mode.
@@ -106,3 +108,65 @@ def migration_steps(state):
     if state not in ('new', 'pending', 'up_to_date'):
         raise UpgradeStateError('unknown datastore state %r' % (state,))
     return (['up'] if state == 'new' else []), (['finish'] if state in ('new', 'pending') else [])
+
+
+def target_version(image_envs):
+    """The one Kong version the target image declares on every host ({host: the image's env as a dict}), else
+    ValueError saying what differs or is missing."""
+    versions = {}
+    for host in sorted(image_envs):
+        env = image_envs[host]
+        if env is None:
+            raise ValueError('the target image is not on %s (pull it there, or let kong_pull pull it)' % host)
+        version = image_kong_version(env)
+        if version is None:
+            raise ValueError('the target image on %s declares no KONG_VERSION: it is not a kong image' % host)
+        versions.setdefault(version, []).append(host)
+    if len(versions) > 1:
+        raise ValueError('the target image declares different Kong versions on different hosts (%s): make every '
+                         'host use the same image' % '; '.join('%s on %s' % (v, ', '.join(h)) for v, h in
+                                                                sorted(versions.items())))
+    return next(iter(versions))
+
+
+def node_set_problems(planned_nodes, running_names):
+    """The planned nodes without a container and the Kong containers outside the plan, one sentence each."""
+    planned = [node['name'] for node in planned_nodes]
+    problems = ['Kong node %s of the plan has no container: heal the cluster with scale.yml first' % name
+                for name in planned if name not in running_names]
+    problems.extend('Kong container %s is not in the plan of %d nodes: leave kong_nodes out (the upgrade takes the '
+                    'count from the containers) or scale first' % (name, len(planned))
+                    for name in sorted(running_names) if name not in planned)
+    return problems
+
+
+def upgrade_plan(planned_nodes, node_versions, image_envs, schema_state, running_names=None):
+    """Everything the upgrade playbook needs to know before it touches anything, from what it read.
+
+    planned_nodes: the nodes of the plan ([{name, index, host, ...}]); node_versions: {name: version text or None}
+    from the nodes' Admin APIs; image_envs: {host: target image env or None}; schema_state: kong_migrations' state
+    read with the target image; running_names: the cluster's Kong containers (None: not checked).
+    Returns {target, versions, roll, before, after, problems}: the nodes still to roll
+    in order, the migration commands before and after the roll, and every reason not to start (then roll, before
+    and after are empty).
+    """
+    problems = node_set_problems(planned_nodes, running_names) if running_names is not None else []
+    try:
+        target = target_version(image_envs)
+    except ValueError as exc:
+        target = None
+        problems.append(str(exc))
+    versions = dict((node['name'], version_or_none(node_versions.get(node['name']))) for node in planned_nodes)
+    if target is not None:
+        problems.extend(upgrade_problems(versions, target))
+    try:
+        before, after = migration_steps(schema_state)
+    except UpgradeStateError as exc:
+        before, after = [], []
+        problems.append(str(exc))
+    roll = [node['name'] for node in roll_order(planned_nodes, versions, target)] if target is not None else []
+    if problems:
+        roll, before, after = [], [], []
+    return {'target': str(target) if target is not None else None,
+            'versions': dict((name, str(v) if v is not None else None) for name, v in versions.items()),
+            'roll': roll, 'before': before, 'after': after, 'problems': problems}

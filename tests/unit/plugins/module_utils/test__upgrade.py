@@ -12,6 +12,8 @@ from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import (
     migration_steps,
     path_problem,
     roll_order,
+    target_version,
+    upgrade_plan,
     upgrade_problems,
 )
 
@@ -70,3 +72,40 @@ def test_up_runs_before_the_roll_and_finish_after_it_and_a_rerun_resumes(state, 
 def test_states_an_upgrade_cannot_start_from_are_refused(state, words):
     with pytest.raises(UpgradeStateError, match=words):
         migration_steps(state)
+
+
+NODES = [{'name': 'k-%d' % i, 'index': i, 'host': 'h%d' % ((i - 1) % 2 + 1)} for i in (1, 2, 3)]
+ENVS = {'h1': {'KONG_VERSION': '3.9.1'}, 'h2': {'KONG_VERSION': '3.9.1'}}
+
+
+def test_a_plan_rolls_every_old_node_between_up_and_finish():
+    plan = upgrade_plan(NODES, {'k-1': '3.4.2', 'k-2': '3.4.2', 'k-3': '3.4.2'}, ENVS, 'new')
+    assert plan == {'target': '3.9.1', 'versions': {'k-1': '3.4.2', 'k-2': '3.4.2', 'k-3': '3.4.2'},
+                    'roll': ['k-1', 'k-2', 'k-3'], 'before': ['up'], 'after': ['finish'], 'problems': []}
+
+
+def test_a_rerun_after_an_interrupted_roll_resumes_without_up():
+    plan = upgrade_plan(NODES, {'k-1': '3.9.1', 'k-2': '3.4.2', 'k-3': '3.4.2'}, ENVS, 'pending')
+    assert (plan['roll'], plan['before'], plan['after']) == (['k-2', 'k-3'], [], ['finish'])
+    done = upgrade_plan(NODES, dict((n['name'], '3.9.1') for n in NODES), ENVS, 'pending')
+    assert (done['roll'], done['before'], done['after']) == ([], [], ['finish'])
+
+
+def test_a_plan_with_problems_does_nothing_and_says_every_problem():
+    envs = {'h1': {'KONG_VERSION': '3.9.1'}, 'h2': None}
+    plan = upgrade_plan(NODES, {'k-1': '3.4.2', 'k-2': None, 'k-3': '3.4.2'}, envs, 'needs_bootstrap')
+    assert (plan['roll'], plan['before'], plan['after']) == ([], [], [])
+    assert plan['problems'] == ['the target image is not on h2 (pull it there, or let kong_pull pull it)',
+                                'the datastore is not bootstrapped: build the cluster with site.yml before upgrading it']
+    plan = upgrade_plan(NODES, {'k-1': '3.4.2', 'k-2': None, 'k-3': '3.4.2'}, ENVS, 'new')
+    assert plan['problems'] == ['Kong node k-2 did not say its version: start it (or heal the cluster with scale.yml) '
+                                'before upgrading']
+
+
+@pytest.mark.parametrize('envs, words', [
+    ({'h1': {'KONG_VERSION': '3.9.1'}, 'h2': {'KONG_VERSION': '3.9.0'}}, 'different Kong versions on different hosts'),
+    ({'h1': {'PATH': '/bin'}}, 'declares no KONG_VERSION'),
+])
+def test_the_target_image_must_declare_one_version(envs, words):
+    with pytest.raises(ValueError, match=words):
+        target_version(envs)
