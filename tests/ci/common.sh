@@ -10,6 +10,9 @@ REQ_221=('ansible-core>=2.21,<2.22' requests docker jmespath pytest)
 VGI=$CACHE/venv-galaxy-importer
 # ansible brings community.docker and community.postgresql, which the importer's ansible-lint must resolve.
 REQ_GI=(galaxy-importer 'ansible==12.*')
+VAB=$CACHE/venv-ansible-builder
+# ansible-builder for the execution environment check (it takes ansible-galaxy from $V219).
+REQ_AB=(ansible-builder)
 
 pyenv_python() {  # the real interpreter for a minor version (pyenv shims exit 127 under ansible-test)
   local v=$1 p
