@@ -45,17 +45,17 @@ def path_problem(running, target):
     source, minors = entry
     if (running.major, running.minor) != source:
         return ('Kong %s cannot be upgraded to %s: %d.x is reached only from %d.%d.x (Kong/kong UPGRADE.md, '
-                '"Upgrade to 3.0.x"); upgrade to %d.%d first' % (running, target, target.major, source[0], source[1],
-                                                                  source[0], source[1]))
+                '"Upgrade to 3.0.x"); upgrade to %d.%d first'
+                % (running, target, target.major, source[0], source[1], source[0], source[1]))
     if target.series not in minors:
         return ('Kong %s cannot be upgraded to %s directly: from %d.%d Kong supports %s '
                 '(developer.konghq.com/gateway/upgrade/lts-upgrade-28-34); upgrade to %s first'
                 % (running, target, source[0], source[1], ' and '.join(minors), minors[-1]))
     minimum = ROLLING_ENTRY_MINIMUM.get(target.major)
     if minimum and (running.major, running.minor, running.patch) < minimum:
+        needed = '.'.join(str(part) for part in minimum)
         return ('Kong %s cannot be upgraded to %s without downtime: that needs %s or later (Kong/kong PR #9404); '
-                'upgrade to the latest %d.%d patch first' % (running, target, '.'.join(str(p) for p in minimum),
-                                                            source[0], source[1]))
+                'upgrade to the latest %d.%d patch first' % (running, target, needed, source[0], source[1]))
     return ''
 
 
@@ -77,8 +77,8 @@ def upgrade_problems(node_versions, target):
     for version in sorted(by_version):
         problem = path_problem(version, target)
         if problem:
-            problems.append('%s (%s %s)' % (problem, 'node' if len(by_version[version]) == 1 else 'nodes',
-                                             ', '.join(by_version[version])))
+            names = by_version[version]
+            problems.append('%s (%s %s)' % (problem, 'node' if len(names) == 1 else 'nodes', ', '.join(names)))
     return problems
 
 
@@ -123,9 +123,9 @@ def target_version(image_envs):
             raise ValueError('the target image on %s declares no KONG_VERSION: it is not a kong image' % host)
         versions.setdefault(version, []).append(host)
     if len(versions) > 1:
+        found = '; '.join('%s on %s' % (version, ', '.join(hosts)) for version, hosts in sorted(versions.items()))
         raise ValueError('the target image declares different Kong versions on different hosts (%s): make every '
-                         'host use the same image' % '; '.join('%s on %s' % (v, ', '.join(h)) for v, h in
-                                                                sorted(versions.items())))
+                         'host use the same image' % found)
     return next(iter(versions))
 
 

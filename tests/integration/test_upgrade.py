@@ -46,6 +46,20 @@ def migrations_list():
     return result.returncode, result.stdout
 
 
+def assert_restorable_backup(result):
+    """The run says where its pg_dump went; the file is there, and pg_restore --list reads it."""
+    match = re.search(r'backup of kong on 127\.0\.1\.10:5432: (/var/lib/kongops/%s/backups/(kong-\d{8}T\d{6}Z'
+                      r'-before-kong-3\.9\.1\.dump)) on lab-dc1-h1 \((\d+) bytes' % CLUSTER, ' '.join(result.stdout.split()))
+    assert match, result.stdout[-4000:]
+    path, name, size = match.group(1), match.group(2), int(match.group(3))
+    assert size > 1000, size
+    listing = run(['docker', 'run', '--rm', '--pull=never', '--network', 'none', '--entrypoint', 'pg_restore',
+                   '-v', '%s:/backup:ro' % path.rsplit('/', 1)[0], 'kongops-lab/postgres:15', '--list', '/backup/' + name],
+                  timeout=60)
+    assert listing.returncode == 0, listing.stdout
+    assert 'TABLE public schema_meta' in listing.stdout, listing.stdout[:2000]
+
+
 def upgrade(*args, **kwargs):
     return playbook('upgrade.yml', '-e', 'kong_image=' + NEW, *args, **kwargs)
 
@@ -80,8 +94,11 @@ def test_check_mode_shows_the_plan_and_changes_nothing():
 
 def test_an_interrupted_roll_refuses_to_finish_and_a_rerun_completes_it_without_running_up_twice():
     # The roll stops after the first host (as when the run is killed mid-roll): only lab-kong-1 moved.
-    partial = upgrade('--limit', 'lab-dc1-h1,lab-dc1-h4,localhost', label='upgrade: interrupted')
+    # This run skips its backup deliberately: the resumed one takes one before it finishes.
+    partial = upgrade('--limit', 'lab-dc1-h1,lab-dc1-h4,localhost', '-e', 'kong_upgrade_backup=false',
+                      label='upgrade: interrupted')
     assert partial.returncode != 0, partial.stdout[-3000:]
+    assert task_outcomes(partial.stdout, 'Take a pg_dump of the Kong database') == ['skipping']
     assert 'kong migrations finish would remove what these nodes still need: lab-kong-2, lab-kong-3' in \
         ' '.join(partial.stdout.split()), partial.stdout[-3000:]
     assert versions() == {'lab-kong-1': '3.9.1', 'lab-kong-2': '3.4.2', 'lab-kong-3': '3.4.2'}
@@ -92,6 +109,7 @@ def test_an_interrupted_roll_refuses_to_finish_and_a_rerun_completes_it_without_
     text = ' '.join(resumed.stdout.split())
     assert 'migrations none, roll lab-kong-2, lab-kong-3, then migrations finish' in text, resumed.stdout[-4000:]
     assert task_outcomes(resumed.stdout, "Run the new version's up migrations, once") == ['skipping']
+    assert 'backup of kong on 127.0.1.10:5432' in text
     assert len(traffic.outcomes) >= 20 and not traffic.failures, (len(traffic.outcomes), traffic.failures[:5])
     assert versions() == dict((name, '3.9.1') for name in ADMIN)
     assert set(images().values()) == {NEW}
@@ -117,6 +135,9 @@ def test_a_whole_upgrade_under_load_fails_no_request():
                                                                    traffic.failures[:5])
     assert versions() == dict((name, '3.9.1') for name in ADMIN)
     assert migrations_list()[0] == 0
+    assert_restorable_backup(result)
     # Each node went into maintenance and came back, one after another.
-    assert len(re.findall(r'TASK \[kongops\.cluster\.kong : Put the node into Consul maintenance, so it leaves every passing set - lab-kong-\d\]', result.stdout)) == 3
+    drained = re.findall(r'TASK \[kongops\.cluster\.kong : Put the node into Consul maintenance, so it leaves every '
+                         r'passing set - (lab-kong-\d)\]', result.stdout)
+    assert drained == ['lab-kong-1', 'lab-kong-2', 'lab-kong-3'], drained
     assert set(kong_containers()) == set(ADMIN)

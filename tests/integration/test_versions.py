@@ -108,13 +108,16 @@ def assert_private_to(path, uid, gid, what):
     assert mode & 0o077 == 0, '%s %s has mode %o: others may read it' % (what, path, mode)
 
 
-def test_files_bind_mounted_into_kong_and_consul_belong_to_their_user_only():
+def test_files_bind_mounted_into_kong_consul_and_postgres_belong_to_their_user_only():
     kong_ids = image_uid_gid(IMAGE)
     assert kong_ids[0] != 0
     consul_image = inspect(sorted(docker_names('io.kongops.cluster=' + CLUSTER, 'io.kongops.role=consul'))[0])['Config']['Image']
     consul_ids = image_uid_gid(consul_image, 'consul')
+    # PostgreSQL's entrypoint starts as root and drops to its postgres user, which reads the password file again.
+    postgres_image = inspect(sorted(docker_names('io.kongops.cluster=' + CLUSTER, 'io.kongops.role=postgres'))[0])['Config']['Image']
+    postgres_ids = image_uid_gid(postgres_image, 'postgres')
     checked = 0
-    for role, ids in (('kong', kong_ids), ('consul', consul_ids)):
+    for role, ids in (('kong', kong_ids), ('consul', consul_ids), ('postgres', postgres_ids)):
         for name in sorted(docker_names('io.kongops.cluster=' + CLUSTER, 'io.kongops.role=' + role)):
             for mount in inspect(name)['Mounts']:
                 if mount['Type'] != 'bind':
@@ -123,7 +126,7 @@ def test_files_bind_mounted_into_kong_and_consul_belong_to_their_user_only():
                 for entry in os.listdir(mount['Source']):
                     assert_private_to(os.path.join(mount['Source'], entry), ids[0], ids[1], '%s: file' % name)
                     checked += 1
-    assert checked >= 3, 'expected the password files of the nodes and the Consul gossip keys'
+    assert checked >= 4, 'expected the password files of the nodes and of PostgreSQL and the Consul gossip keys'
 
 
 def test_the_password_file_is_read_inside_the_node():

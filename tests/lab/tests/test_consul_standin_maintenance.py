@@ -70,8 +70,8 @@ def lab(tmp_path_factory):
         agents["acl"] = StandinAgent(work, "m-acl", ACL_SERVER, server_args(1, []), config={
             "acl": {"enabled": True, "default_policy": "deny",
                     "tokens": {"initial_management": ROOT, "agent": ROOT}}}).start()
-        wait_for("a leader on the server", lambda: agents["server"].leader(), 15)
-        wait_for("a leader on the ACL server", lambda: agents["acl"].leader(), 15)
+        wait_for("a leader on the server", agents["server"].leader, 15)
+        wait_for("a leader on the ACL server", agents["acl"].leader, 15)
         wait_for("the client knowing the server", lambda: agents["client"].get(
             "/v1/agent/self").json()["Stats"]["consul"]["known_servers"] == "1", 15)
         yield agents

@@ -312,6 +312,6 @@ def test_full_sync_comes_after_ae_interval_plus_stagger():
     from consul_standin.util import parse_duration
     fake = SimpleNamespace(cfg=SimpleNamespace(ae_interval=parse_duration(REAL_DEFAULTS["ae_interval"]),
                                                fast_timers=False))
-    delays = [Agent.full_sync_delay(fake) for _ in range(200)]
+    delays = [Agent.full_sync_delay(fake) for _attempt in range(200)]
     assert all(60 <= d < 120 for d in delays)
     assert max(delays) - min(delays) > 30
