@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import upgrade_plan
+from ansible_collections.kongops.cluster.plugins.module_utils._verify import fact_nodes
 
 
 def _env(image_info):
@@ -22,10 +23,8 @@ def _env(image_info):
 
 def _node_versions(cluster_facts):
     """{name: version} of the nodes a kong_cluster_facts result lists (a node that did not answer: None)."""
-    facts = cluster_facts or {}
-    cluster = facts.get('kong_cluster') or (facts.get('ansible_facts') or {}).get('kong_cluster') or {}
     return dict((node.get('name'), node.get('version') if node.get('reachable') else None)
-                for node in cluster.get('nodes') or [] if isinstance(node, dict))
+                for node in fact_nodes(cluster_facts))
 
 
 def _planned(plan):

@@ -105,7 +105,7 @@ def fact_targets(expected, containers, consul, datacenter, service='kong'):
 def probe_targets(expected, consul, facts, datacenter, service='kong'):
     """[{name, admin_url, proxy_url}] of the nodes that pass in Consul and answered with their datastore reachable."""
     instances = _instances(consul, datacenter, service) or {}
-    answered = dict((n.get('name'), n) for n in _fact_nodes(facts))
+    answered = dict((n.get('name'), n) for n in fact_nodes(facts))
     targets = []
     for node in _list(expected):
         instance = _dict(instances.get(node['name']))
@@ -117,10 +117,15 @@ def probe_targets(expected, consul, facts, datacenter, service='kong'):
     return targets
 
 
-def _fact_nodes(facts):
+def _fact_cluster(facts):
+    """The kong_cluster dict of a kong_cluster_facts result (returned at the top and as a fact)."""
     facts = _dict(facts)
-    cluster = _dict(facts.get('kong_cluster')) or _dict(_dict(facts.get('ansible_facts')).get('kong_cluster'))
-    return [n for n in _list(cluster.get('nodes')) if isinstance(n, dict)]
+    return _dict(facts.get('kong_cluster')) or _dict(_dict(facts.get('ansible_facts')).get('kong_cluster'))
+
+
+def fact_nodes(facts):
+    """The nodes a kong_cluster_facts result lists."""
+    return [n for n in _list(_fact_cluster(facts).get('nodes')) if isinstance(n, dict)]
 
 
 def consul_view(report):
@@ -140,9 +145,7 @@ def servers_of(report):
 
 def fact_datastores(report):
     """[{host, port, database, nodes}]: the datastores the answering nodes reported."""
-    facts = _dict(report.get('facts'))
-    cluster = _dict(facts.get('kong_cluster')) or _dict(_dict(facts.get('ansible_facts')).get('kong_cluster'))
-    return [d for d in _list(cluster.get('datastores')) if isinstance(d, dict)]
+    return [d for d in _list(_fact_cluster(report.get('facts')).get('datastores')) if isinstance(d, dict)]
 
 
 # -- sentences ------------------------------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ def node_problems(report):
     """Per running Kong node: does not answer, cannot reach the datastore (grouped), not registered, not passing."""
     by_name = _by_name(report.get('containers'))
     instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong')
-    answered = dict((n.get('name'), n) for n in _fact_nodes(report.get('facts')))
+    answered = dict((n.get('name'), n) for n in fact_nodes(report.get('facts')))
     problems = []
     no_datastore = {}
     for node in _list(report.get('expected')):
@@ -307,7 +310,7 @@ def node_rows(report):
     """One row per expected node (NODE_COLUMNS): what its container, Consul, its Admin API and the probe say."""
     by_name = _by_name(report.get('containers'))
     instances = _instances(report.get('consul'), report.get('datacenter'), report.get('service') or 'kong') or {}
-    answered = dict((n.get('name'), n) for n in _fact_nodes(report.get('facts')))
+    answered = dict((n.get('name'), n) for n in fact_nodes(report.get('facts')))
     probe = _dict(report.get('probe'))
     propagation = _dict(probe.get('propagation'))
     traffic = _dict(probe.get('traffic'))

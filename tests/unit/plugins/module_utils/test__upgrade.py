@@ -109,3 +109,16 @@ def test_a_plan_with_problems_does_nothing_and_says_every_problem():
 def test_the_target_image_must_declare_one_version(envs, words):
     with pytest.raises(ValueError, match=words):
         target_version(envs)
+
+
+def test_the_filter_reads_versions_from_a_kong_cluster_facts_result_and_the_image_env():
+    from ansible_collections.kongops.cluster.plugins.filter.kong_upgrade import kong_upgrade_plan
+    plan = {'h1': [NODES[0], NODES[2]], 'h2': [NODES[1]]}
+    facts = {'kong_cluster': {'nodes': [{'name': 'k-1', 'version': '3.4.2', 'reachable': True},
+                                        {'name': 'k-2', 'version': '3.9.1', 'reachable': True},
+                                        {'name': 'k-3', 'version': '3.4.2', 'reachable': False}]}}
+    images = dict((host, {'images': [{'Config': {'Env': ['PATH=/bin', 'KONG_VERSION=3.9.1']}}]}) for host in ('h1', 'h2'))
+    result = kong_upgrade_plan(plan, facts, images, 'pending', [{'name': n['name'], 'role': 'kong'} for n in NODES])
+    assert result['versions'] == {'k-1': '3.4.2', 'k-2': '3.9.1', 'k-3': None}
+    assert result['problems'] == ['Kong node k-3 did not say its version: start it (or heal the cluster with scale.yml) '
+                                  'before upgrading']
