@@ -14,7 +14,6 @@ from ansible_collections.kongops.cluster.plugins.module_utils._address_plan impo
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
     PlacementError,
     host_settings_from_vars,
-    parse_node_count,
     plan_nodes,
 )
 
@@ -79,11 +78,12 @@ def kong_node_listeners(kong_hosts, hostvars):
     cluster = variables.get('kong_cluster_name') or variables.get('kongops_cluster_name') or 'kong'
     try:
         plan = plan_nodes(
-            parse_node_count(_value(variables, 'kong_nodes'), int(_value(variables, 'kong_nodes_max'))),
-            list(kong_hosts), host_settings_from_vars(kong_hosts, hostvars), cluster=cluster,
-            strategy=_value(variables, 'kong_address_strategy'),
+            _value(variables, 'kong_nodes'), list(kong_hosts), host_settings_from_vars(kong_hosts, hostvars),
+            cluster=cluster, strategy=_value(variables, 'kong_address_strategy'),
             proxy_port=int(_value(variables, 'kong_proxy_port')), admin_port=int(_value(variables, 'kong_admin_port')),
-            status_port=int(_value(variables, 'kong_status_port')), port_stride=int(_value(variables, 'kong_port_stride')))
+            status_port=int(_value(variables, 'kong_status_port')), port_stride=int(_value(variables, 'kong_port_stride')),
+            counts_by_dc=variables.get('kong_nodes_by_dc') or {},
+            maximum=int(_value(variables, 'kong_nodes_max')))
     except (PlacementError, TypeError, ValueError) as exc:
         raise PlanInputError('The Kong node plan cannot be made: %s.' % exc)
     listeners = []

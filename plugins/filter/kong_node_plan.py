@@ -22,20 +22,23 @@ NODE_SET_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen
 
 
 def kong_node_plan(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
-                   proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES):
+                   proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES,
+                   counts_by_dc=None, primary_datacenter=None):
     try:
         return _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride,
-                     maximum)
+                     maximum, counts_by_dc, primary_datacenter)
     except PlacementError as exc:
         raise AnsibleFilterError(str(exc))
 
 
-def _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum):
+def _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum,
+          counts_by_dc=None, primary_datacenter=None):
     ports = [_whole(value, name) for value, name in ((proxy_port, 'proxy port'), (admin_port, 'admin port'),
                                                      (status_port, 'status port'), (port_stride, 'port stride'))]
-    return plan_nodes(parse_node_count(count, int(maximum)), list(hosts), dict(host_settings or {}),
-                      cluster=cluster, strategy=strategy, proxy_port=ports[0], admin_port=ports[1],
-                      status_port=ports[2], port_stride=ports[3])
+    return plan_nodes(count, list(hosts), dict(host_settings or {}), cluster=cluster, strategy=strategy,
+                      proxy_port=ports[0], admin_port=ports[1], status_port=ports[2], port_stride=ports[3],
+                      counts_by_dc=counts_by_dc or {}, primary_datacenter=primary_datacenter or None,
+                      maximum=int(maximum))
 
 
 def _whole(value, name):
@@ -48,10 +51,12 @@ def _whole(value, name):
 
 
 def kong_node_plan_problem(count, hosts, host_settings=None, cluster='kong', strategy='host_ports',
-                           proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES):
+                           proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10, maximum=MAX_NODES,
+                           counts_by_dc=None, primary_datacenter=None):
     """'' when kong_node_plan can plan these arguments, else the sentence it would fail with (for assert's fail_msg)."""
     try:
-        _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum)
+        _plan(count, hosts, host_settings, cluster, strategy, proxy_port, admin_port, status_port, port_stride, maximum,
+              counts_by_dc, primary_datacenter)
     except PlacementError as exc:
         return str(exc)
     return ''

@@ -20,8 +20,10 @@ from ansible_collections.kongops.cluster.plugins.module_utils._verify import (
 from ansible_collections.kongops.cluster.plugins.module_utils._verify_html import verify_html
 
 
-def kong_verify_expected(kong_nodes, kong_hosts, containers, cluster='kong'):
-    """The Kong nodes that should exist: the plan of kong_nodes (0 or empty: the cluster's Kong containers)."""
+def kong_verify_expected(kong_nodes, kong_hosts, containers, cluster='kong', host_settings=None, counts_by_dc=None,
+                         primary_datacenter=None, datacenter=None):
+    """The Kong nodes that should exist: the plan of kong_nodes (0 or empty: the cluster's Kong containers), of one
+    datacenter when datacenter is given."""
     count = 0
     if kong_nodes not in (None, '', 0, '0'):
         try:
@@ -29,7 +31,8 @@ def kong_verify_expected(kong_nodes, kong_hosts, containers, cluster='kong'):
         except PlacementError as exc:
             raise AnsibleFilterError(str(exc))
     try:
-        return expected_kong_nodes(count, kong_hosts or [], containers or [], cluster)
+        return expected_kong_nodes(count, kong_hosts or [], containers or [], cluster, host_settings or {},
+                                   counts_by_dc or {}, primary_datacenter or None, datacenter or None)
     except PlacementError as exc:
         raise AnsibleFilterError(str(exc))
 

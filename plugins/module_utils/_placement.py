@@ -6,9 +6,14 @@
 
 Private to kongops.cluster: this API may change in any release.
 
-Placement is round robin over the hosts in inventory order, so node i always
-lands on the same host and keeps the same slot there when the cluster grows:
+Each datacenter runs its own nodes, numbered from 1: kong_nodes is a count per datacenter, and a per-datacenter
+count (kong_nodes_by_dc) overrides it. Placement is round robin over the datacenter's hosts in inventory order, so
+node i of a datacenter always lands on the same host and keeps the same slot there when the datacenter grows:
 scaling from 3 to 5 nodes leaves nodes 1 to 3 exactly where they were.
+
+Names are unique across datacenters: the primary datacenter's nodes are '<cluster>-kong-<i>' (the names a
+one-datacenter cluster always had, so adding a datacenter renames nothing), every other datacenter's are
+'<cluster>-<dc>-kong-<i>'.
 
 Every planned node has the same keys whatever the policy: datacenter placement and
 hybrid mode are meant to add policies here (which datacenter, which role), not keys.
@@ -33,11 +38,11 @@ class PlacementError(ValueError):
     """The node count or the host list cannot give a valid plan."""
 
 
-def parse_node_count(value, maximum=MAX_NODES):
-    """Return value as an int in 1..maximum, or raise PlacementError saying what is allowed."""
+def parse_node_count(value, maximum=MAX_NODES, option='kong_nodes'):
+    """Return value as an int in 1..maximum, or raise PlacementError naming option and saying what is allowed."""
     allowed = 'a whole number from 1 to %d' % maximum
     if isinstance(value, bool):
-        raise PlacementError('kong_nodes must be %s, got %r' % (allowed, value))
+        raise PlacementError('%s must be %s, got %r' % (option, allowed, value))
     if isinstance(value, int):
         count = value
     elif isinstance(value, float) and value.is_integer():
@@ -46,26 +51,88 @@ def parse_node_count(value, maximum=MAX_NODES):
         count = int(value)
     else:
         shown = '(empty)' if value is None or (isinstance(value, str) and not value.strip()) else repr(value)
-        raise PlacementError('kong_nodes must be %s, got %s' % (allowed, shown))
+        raise PlacementError('%s must be %s, got %s' % (option, allowed, shown))
     if not 1 <= count <= maximum:
-        raise PlacementError('kong_nodes must be %s, got %d' % (allowed, count))
+        raise PlacementError('%s must be %s, got %d' % (option, allowed, count))
     return count
 
 
-def node_name(cluster, index):
-    """The container name, Consul service id and display name of node index: '<cluster>-kong-<index>'."""
+def node_name(cluster, index, datacenter=None, primary_datacenter=None):
+    """The container name, Consul service id and display name of node index of a datacenter: '<cluster>-kong-<index>'
+    in the primary datacenter (or when no datacenter is given), '<cluster>-<datacenter>-kong-<index>' elsewhere."""
+    if datacenter and primary_datacenter and datacenter != primary_datacenter:
+        return '%s-%s-kong-%d' % (cluster, datacenter, index)
     return '%s-kong-%d' % (cluster, index)
 
 
-def place(count, hosts):
-    """Map each host to the 1-based node indexes it runs: node i on hosts[(i - 1) % len(hosts)]."""
+def datacenter_name(datacenter, primary_datacenter, base):
+    """base in the primary datacenter, base + '-' + datacenter elsewhere: how per-datacenter things other than the
+    Kong nodes (the load balancer container, its configuration directory) stay unique on a shared engine."""
+    if datacenter and primary_datacenter and datacenter != primary_datacenter:
+        return '%s-%s' % (base, datacenter)
+    return base
+
+
+def datacenters_of(hosts, host_settings):
+    """The datacenters of hosts, in the order their first host comes, and {datacenter: [host, ...]}."""
+    order = []
+    members = {}
+    for host in hosts:
+        datacenter = (host_settings.get(host) or {}).get('datacenter') or DEFAULT_DATACENTER
+        if datacenter not in members:
+            order.append(datacenter)
+            members[datacenter] = []
+        members[datacenter].append(host)
+    return order, members
+
+
+def datacenter_counts(count, datacenters, counts_by_dc=None, maximum=MAX_NODES):
+    """{datacenter: node count}: count for each datacenter, counts_by_dc's value where it names one.
+
+    Every problem is reported in one PlacementError: a count that is no whole number in 1..maximum, a datacenter
+    counts_by_dc names that has no Kong host."""
+    problems = []
+    counts = {}
+    try:
+        default = parse_node_count(count, maximum)
+    except PlacementError as exc:
+        problems.append(str(exc))
+        default = None
+    overrides = counts_by_dc or {}
+    if not isinstance(overrides, dict):
+        raise PlacementError('kong_nodes_by_dc must be a mapping of datacenter to node count, such as {dc1: 3, dc2: 5} '
+                             '(on the command line: -e \'{"kong_nodes_by_dc": {"dc2": 5}}\'), got %r' % (overrides,))
+    unknown = sorted(str(dc) for dc in overrides if dc not in datacenters)
+    if unknown:
+        problems.append('kong_nodes_by_dc names %s, which %s no host in the kong group (its datacenters: %s)' % (
+            ', '.join(unknown), 'has' if len(unknown) == 1 else 'have', ', '.join(datacenters) or 'none'))
+    for datacenter in datacenters:
+        if datacenter in overrides:
+            try:
+                counts[datacenter] = parse_node_count(overrides[datacenter], maximum, 'kong_nodes_by_dc.%s' % datacenter)
+            except PlacementError as exc:
+                problems.append(str(exc))
+        else:
+            counts[datacenter] = default
+    if problems:
+        raise PlacementError('; '.join(problems))
+    return counts
+
+
+def place(count, hosts, host_settings=None, counts_by_dc=None, maximum=MAX_NODES):
+    """Map each host to the 1-based node indexes it runs: in each datacenter, node i of the datacenter on its
+    hosts[(i - 1) % len(hosts)]. count is the count per datacenter; counts_by_dc overrides it per datacenter."""
     if not hosts:
         raise PlacementError('the kong group has no hosts: add at least one host to place Kong nodes on')
     if len(set(hosts)) != len(hosts):
         raise PlacementError('the kong group lists a host twice: %s' % ', '.join(hosts))
+    order, members = datacenters_of(hosts, host_settings or {})
+    counts = datacenter_counts(count, order, counts_by_dc, maximum)
     placement = dict((host, []) for host in hosts)
-    for index in range(1, count + 1):
-        placement[hosts[(index - 1) % len(hosts)]].append(index)
+    for datacenter in order:
+        dc_hosts = members[datacenter]
+        for index in range(1, counts[datacenter] + 1):
+            placement[dc_hosts[(index - 1) % len(dc_hosts)]].append(index)
     return placement
 
 
@@ -140,19 +207,30 @@ def _check_ports(ports):
         raise PlacementError('the proxy, admin and status ports must differ, got %d, %d and %d' % tuple(ports))
 
 
+def primary_of(hosts, host_settings, primary_datacenter=None):
+    """The primary datacenter: primary_datacenter when given, else the datacenter of the first host."""
+    if primary_datacenter:
+        return primary_datacenter
+    order = datacenters_of(hosts, host_settings or {})[0]
+    return order[0] if order else DEFAULT_DATACENTER
+
+
 def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports',
-               proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10):
-    """Return {host: [node, ...]} for count nodes over hosts.
+               proxy_port=8000, admin_port=8001, status_port=8100, port_stride=10,
+               counts_by_dc=None, primary_datacenter=None, maximum=MAX_NODES):
+    """Return {host: [node, ...]} for count nodes in each datacenter of hosts (counts_by_dc overrides per datacenter).
 
     host_settings maps host -> {'bind_address': ..., 'node_address_base': ..., 'datacenter': ...}
-    (a missing datacenter is DEFAULT_DATACENTER).
+    (a missing datacenter is DEFAULT_DATACENTER). Node names carry the datacenter outside primary_datacenter (by
+    default the first host's datacenter), see node_name.
     With strategy host_ports every node binds its host's bind_address and slot k on a host (its k-th node) gets the
     ports host_port_slots gives it, which no other slot of the host uses; with node_address node i binds
     node_address_base + i on the standard ports (one loopback address per node, as the lab does).
     """
     if strategy not in STRATEGIES:
         raise PlacementError('address strategy must be one of %s, got %r' % (', '.join(STRATEGIES), strategy))
-    placement = place(count, hosts)
+    placement = place(count, hosts, host_settings, counts_by_dc, maximum)
+    primary = primary_of(hosts, host_settings, primary_datacenter)
     if strategy == 'node_address':
         _check_ports((proxy_port, admin_port, status_port))
     else:
@@ -175,7 +253,7 @@ def plan_nodes(count, hosts, host_settings, cluster='kong', strategy='host_ports
                 ports = slots[slot]
             nodes.append({
                 'index': index,
-                'name': node_name(cluster, index),
+                'name': node_name(cluster, index, datacenter, primary),
                 'host': host,
                 'address': address,
                 'proxy_port': ports[0],

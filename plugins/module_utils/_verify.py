@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from ansible_collections.kongops.cluster.plugins.module_utils._cluster import cross_node_verdict
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import datastore_label
-from ansible_collections.kongops.cluster.plugins.module_utils._placement import node_name, place
+from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
+    DEFAULT_DATACENTER,
+    node_name,
+    place,
+    primary_of,
+)
 
 
 def _dict(value):
@@ -30,15 +35,25 @@ def _list(value):
 
 # -- what should exist ----------------------------------------------------------------------------------------------
 
-def expected_kong_nodes(count, kong_hosts, containers, cluster):
-    """[{name, host, index}] in index order: the plan for count > 0, else every Kong container of the cluster."""
+def expected_kong_nodes(count, kong_hosts, containers, cluster, host_settings=None, counts_by_dc=None,
+                        primary_datacenter=None, datacenter=None):
+    """[{name, host, index, datacenter}] in index order: the plan for count > 0 (count per datacenter, counts_by_dc
+    overriding it), else every Kong container of the cluster on kong_hosts. With datacenter, only that datacenter's."""
+    host_settings = host_settings or {}
+    kong_hosts = list(kong_hosts)
+    dc_of = dict((host, (host_settings.get(host) or {}).get('datacenter') or DEFAULT_DATACENTER) for host in kong_hosts)
     if count:
-        placement = place(count, list(kong_hosts))
-        nodes = [{'name': node_name(cluster, index), 'host': host, 'index': index}
-                 for host, indexes in placement.items() for index in indexes]
-        return sorted(nodes, key=lambda n: n['index'])
-    found = [c for c in unique_containers(containers) if c.get('role') == 'kong']
-    return sorted(({'name': c['name'], 'host': c.get('host'), 'index': c.get('index')} for c in found),
+        placement = place(count, kong_hosts, host_settings, counts_by_dc)
+        primary = primary_of(kong_hosts, host_settings, primary_datacenter)
+        nodes = [{'name': node_name(cluster, index, dc_of[host], primary), 'host': host, 'index': index,
+                  'datacenter': dc_of[host]}
+                 for host, indexes in placement.items() for index in indexes
+                 if datacenter is None or dc_of[host] == datacenter]
+        return sorted(nodes, key=lambda n: (n['datacenter'], n['index']))
+    found = [c for c in unique_containers(containers) if c.get('role') == 'kong'
+             and (datacenter is None or dc_of.get(c.get('host')) == datacenter)]
+    return sorted(({'name': c['name'], 'host': c.get('host'), 'index': c.get('index'),
+                    'datacenter': dc_of.get(c.get('host'))} for c in found),
                   key=lambda n: (n['index'] is None, n['index'] or 0, n['name']))
 
 

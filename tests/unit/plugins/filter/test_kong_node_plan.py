@@ -39,9 +39,16 @@ def test_host_settings_carry_the_inventory_datacenter_into_the_plan():
     hostvars = {'a': {'kongops_address': '10.0.1.1', 'datacenter': 'dc1'}, 'b': {'kongops_address': '10.0.2.1', 'datacenter': 'dc2'}}
     settings = FILTERS['kong_host_settings'](['a', 'b'], hostvars)
     assert settings['b'] == {'bind_address': '10.0.2.1', 'node_address_base': '', 'datacenter': 'dc2'}
-    plan = FILTERS['kong_node_plan'](3, ['a', 'b'], settings, cluster='c')
+    plan = FILTERS['kong_node_plan'](2, ['a', 'b'], settings, cluster='c', counts_by_dc={'dc2': 1})
     assert [(n['name'], n['datacenter'], n['role']) for host in ('a', 'b') for n in plan[host]] == [
-        ('c-kong-1', 'dc1', 'traditional'), ('c-kong-3', 'dc1', 'traditional'), ('c-kong-2', 'dc2', 'traditional')]
+        ('c-kong-1', 'dc1', 'traditional'), ('c-kong-2', 'dc1', 'traditional'), ('c-dc2-kong-1', 'dc2', 'traditional')]
+
+
+def test_plan_problem_names_every_bad_input_at_once():
+    settings = {'a': {'bind_address': '10.0.1.1', 'datacenter': 'dc1'}, 'b': {'bind_address': '10.0.2.1', 'datacenter': 'dc2'}}
+    problem = FILTERS['kong_node_plan_problem'](3, ['a', 'b'], settings, counts_by_dc={'dc3': 2, 'dc2': 'many'})
+    assert 'kong_nodes_by_dc names dc3' in problem and "kong_nodes_by_dc.dc2 must be a whole number" in problem
+    assert FILTERS['kong_node_plan_problem'](3, ['a', 'b'], settings, counts_by_dc={'dc2': 5}) == ''
 
 
 def test_node_set_nodes_keeps_only_what_kong_node_set_takes():

@@ -100,9 +100,9 @@ def test_a_planned_node_has_its_place_addresses_datacenter_and_role():
 def test_nodes_take_their_hosts_datacenter_or_dc1():
     settings = {'h1': {'bind_address': '10.0.1.1', 'datacenter': 'dc1'}, 'h2': {'bind_address': '10.0.2.1', 'datacenter': 'dc2'},
                 'h3': {'bind_address': '10.0.3.1', 'datacenter': ''}}
-    plan = plan_nodes(6, HOSTS, settings)
+    plan = plan_nodes(2, HOSTS, settings)
     assert [(n['index'], n['datacenter']) for h in HOSTS for n in plan[h]] == [
-        (1, 'dc1'), (4, 'dc1'), (2, 'dc2'), (5, 'dc2'), (3, DEFAULT_DATACENTER), (6, DEFAULT_DATACENTER)]
+        (1, 'dc1'), (1, 'dc2'), (2, 'dc2'), (2, DEFAULT_DATACENTER)]
     assert DEFAULT_DATACENTER == 'dc1'
     assert set(n['role'] for h in HOSTS for n in plan[h]) == {'traditional'}
 
@@ -173,3 +173,52 @@ def test_node_address_keeps_the_standard_ports_for_every_node():
     plan = plan_nodes(150, ['h1', 'h2'], {'h1': {'node_address_base': '127.0.1.100'}, 'h2': {'node_address_base': '127.0.1.100'}},
                       strategy='node_address')
     assert set((n['proxy_port'], n['admin_port'], n['status_port']) for nodes in plan.values() for n in nodes) == {(8000, 8001, 8100)}
+
+
+# -- datacenters ------------------------------------------------------------------------------------------------
+
+TWO_DC_HOSTS = ['a1', 'a2', 'a3', 'b1', 'b2', 'b3']
+TWO_DC = dict([(h, {'datacenter': 'dc1', 'node_address_base': '127.0.1.100'}) for h in TWO_DC_HOSTS[:3]]
+              + [(h, {'datacenter': 'dc2', 'node_address_base': '127.0.2.100'}) for h in TWO_DC_HOSTS[3:]])
+
+
+def test_place_counts_per_datacenter_over_its_own_hosts():
+    assert place(3, TWO_DC_HOSTS, TWO_DC) == {'a1': [1], 'a2': [2], 'a3': [3], 'b1': [1], 'b2': [2], 'b3': [3]}
+
+
+def test_place_by_dc_overrides_one_datacenter_and_is_stable_under_growth():
+    small = place(3, TWO_DC_HOSTS, TWO_DC, {'dc2': 5})
+    assert small == {'a1': [1], 'a2': [2], 'a3': [3], 'b1': [1, 4], 'b2': [2, 5], 'b3': [3]}
+    grown = place(3, TWO_DC_HOSTS, TWO_DC, {'dc2': 7})
+    assert all(grown[host][:len(indexes)] == indexes for host, indexes in small.items())
+
+
+def test_names_carry_the_datacenter_outside_the_primary_and_are_unique():
+    plan = plan_nodes(2, TWO_DC_HOSTS, TWO_DC, cluster='lab', strategy='node_address')
+    names = [n['name'] for nodes in plan.values() for n in nodes]
+    assert sorted(names) == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-kong-1', 'lab-kong-2']
+    assert plan['b1'][0]['address'] == '127.0.2.101' and plan['b1'][0]['datacenter'] == 'dc2'
+
+
+def test_the_primary_datacenter_can_be_named():
+    plan = plan_nodes(1, TWO_DC_HOSTS, TWO_DC, cluster='lab', strategy='node_address', primary_datacenter='dc2')
+    assert plan['a1'][0]['name'] == 'lab-dc1-kong-1' and plan['b1'][0]['name'] == 'lab-kong-1'
+
+
+def test_one_datacenter_keeps_its_names():
+    plan = plan_nodes(2, HOSTS, {h: {'bind_address': '10.0.0.1'} for h in HOSTS}, cluster='lab')
+    assert [n['name'] for n in plan['h1'] + plan['h2']] == ['lab-kong-1', 'lab-kong-2']
+
+
+def test_every_by_dc_problem_in_one_sentence():
+    with pytest.raises(PlacementError) as err:
+        place('x', TWO_DC_HOSTS, TWO_DC, {'dc2': 0, 'dc9': 3})
+    text = str(err.value)
+    assert "kong_nodes must be a whole number from 1 to 250, got 'x'" in text
+    assert 'kong_nodes_by_dc names dc9, which has no host in the kong group (its datacenters: dc1, dc2)' in text
+    assert 'kong_nodes_by_dc.dc2 must be a whole number from 1 to 250, got 0' in text
+
+
+def test_by_dc_must_be_a_mapping():
+    with pytest.raises(PlacementError, match='kong_nodes_by_dc must be a mapping'):
+        place(1, TWO_DC_HOSTS, TWO_DC, ['dc1'])
