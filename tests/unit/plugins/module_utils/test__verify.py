@@ -118,6 +118,20 @@ def test_expected_nodes_come_from_the_plan_or_from_every_kong_container():
     assert [n['name'] for n in found] == ['lab-kong-1', 'lab-kong-2', 'lab-kong-3']
 
 
+def test_expected_nodes_of_one_datacenter_from_the_per_datacenter_plan():
+    hosts = ['a1', 'a2', 'b1', 'b2']
+    settings = dict((h, {'datacenter': 'dc1' if h.startswith('a') else 'dc2'}) for h in hosts)
+    dc2 = expected_kong_nodes(2, hosts, [], 'lab', settings, {'dc2': 3}, None, 'dc2')
+    assert [(n['name'], n['host'], n['datacenter']) for n in dc2] == [
+        ('lab-dc2-kong-1', 'b1', 'dc2'), ('lab-dc2-kong-2', 'b2', 'dc2'), ('lab-dc2-kong-3', 'b1', 'dc2')]
+    everything = expected_kong_nodes(2, hosts, [], 'lab', settings, {'dc2': 3})
+    assert [n['name'] for n in everything] == ['lab-kong-1', 'lab-kong-2', 'lab-dc2-kong-1', 'lab-dc2-kong-2',
+                                               'lab-dc2-kong-3']
+    containers = [{'name': 'lab-kong-1', 'role': 'kong', 'host': 'a1', 'index': 1},
+                  {'name': 'lab-dc2-kong-1', 'role': 'kong', 'host': 'b1', 'index': 1}]
+    assert [n['name'] for n in expected_kong_nodes(0, hosts, containers, 'lab', settings, datacenter='dc1')] == ['lab-kong-1']
+
+
 def test_a_planned_node_without_container_and_an_unplanned_container_are_named():
     report = recorded('healthy')
     report['expected'] = expected_kong_nodes(2, ['lab-dc1-h1', 'lab-dc1-h2', 'lab-dc1-h3'], report['containers'], 'lab')
