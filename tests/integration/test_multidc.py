@@ -1,0 +1,221 @@
+# Copyright (c) 2026, kongops.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Two datacenters on the lab (inventories/lab-multidc: dc1 on 127.0.1.x, dc2 on 127.0.2.x), checked the way an
+operator would check them.
+
+In order (pytest -x): a bad per-datacenter count fails before anything is touched; site.yml builds both from nothing
+(each with its own Consul servers, nodes and load balancer, federated over WAN); dc2 scales from 2 to 3 with clients
+calling through both load balancers while dc1's hosts change nothing; a rerun changes nothing; a change to every
+Consul server's configuration goes one server at a time, the leader last, with a leader throughout apart from one
+election. Every playbook call has a timeout and every traffic generator and sampler is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from test_playbooks import (  # noqa: E402 pylint: disable=import-error
+    ROOT,
+    docker_names,
+    must_pass,
+    recap,
+    run,
+)
+
+INVENTORY = os.path.join(ROOT, 'inventories', 'lab-multidc', 'hosts.yml')
+CLUSTER = 'lab'
+DCS = {'dc1': '127.0.1', 'dc2': '127.0.2'}
+LB_URLS = {'dc1': 'http://127.0.1.20:8000', 'dc2': 'http://127.0.2.20:8000'}
+DC1_SERVERS = dict(('%s-consul-lab-dc1-h%d' % (CLUSTER, i), '127.0.1.%d' % i) for i in (1, 2, 3))
+DC2_ONLY = '{"kong_nodes": 2, "kong_nodes_by_dc": {"dc2": 3}}'
+
+
+def playbook(name, *args):
+    result = run(['ansible-playbook', '-i', INVENTORY, os.path.join('playbooks', name)] + list(args))
+    result.recap = recap(result.stdout)
+    return result
+
+
+def consul_get(address, path):
+    with urllib.request.urlopen('http://%s:8500%s' % (address, path), timeout=3) as response:
+        return json.load(response)
+
+
+def kong_names():
+    return sorted(docker_names('io.kongops.cluster=' + CLUSTER, 'io.kongops.role=kong'))
+
+
+def passing(address, datacenter):
+    return sorted(entry['Service']['ID'] for entry in consul_get(address, '/v1/health/service/kong?passing&dc=' + datacenter))
+
+
+def changed_of(result, prefix):
+    return dict((host, counts.get('changed')) for host, counts in result.recap.items() if host.startswith(prefix))
+
+
+class Traffic(object):
+    """Requests through every datacenter's load balancer while a playbook runs (bounded: at most ``limit`` each)."""
+
+    def __init__(self, interval=0.05, limit=3000):
+        self.interval = interval
+        self.limit = limit
+        self.outcomes = dict((dc, []) for dc in LB_URLS)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._send, args=(dc,), daemon=True) for dc in LB_URLS]
+
+    def _send(self, datacenter):
+        outcomes = self.outcomes[datacenter]
+        while not self._stop.is_set() and len(outcomes) < self.limit:
+            try:
+                with urllib.request.urlopen(LB_URLS[datacenter] + '/kongops-traffic-check', timeout=3) as response:
+                    outcomes.append(response.status)
+            except urllib.error.HTTPError as exc:
+                outcomes.append(exc.code)
+            except (urllib.error.URLError, OSError) as exc:
+                outcomes.append('no answer: %s' % exc)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+
+    def failures(self, datacenter):
+        return [o for o in self.outcomes[datacenter] if not isinstance(o, int) or o >= 500]
+
+
+class LeaderSampler(object):
+    """dc1's leader and which of its server containers run, every 0.1 s while a playbook runs (bounded by limit)."""
+
+    def __init__(self, limit=3000):
+        self.limit = limit
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _leader(self):
+        for address in DC1_SERVERS.values():
+            try:
+                leader = consul_get(address, '/v1/status/leader')
+            except (urllib.error.URLError, OSError, ValueError):
+                continue
+            if leader:
+                return leader
+        return ''
+
+    def _sample(self):
+        while not self._stop.is_set() and len(self.samples) < self.limit:
+            names = run(['docker', 'ps', '--format', '{{.Names}}'], timeout=10).stdout.split()
+            self.samples.append((time.time(), self._leader(), [n for n in DC1_SERVERS if n not in names]))
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(10)
+
+    def leader_gaps(self):
+        """Each stretch of samples without a leader, in seconds."""
+        gaps, started = [], None
+        for moment, leader, _down in self.samples:
+            if not leader and started is None:
+                started = moment
+            elif leader and started is not None:
+                gaps.append(round(moment - started, 2))
+                started = None
+        return gaps
+
+    def down_order(self):
+        order = []
+        for _moment, _leader, down in self.samples:
+            order.extend(name for name in down if name not in order)
+        return order
+
+
+def teardown():
+    result = playbook('teardown.yml', '-e', 'confirm=yes', '-e', 'teardown_volumes=true')
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == {}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def clean_cluster():
+    teardown()
+    yield
+    teardown()
+
+
+def test_a_bad_per_datacenter_count_fails_before_anything_is_touched():
+    result = playbook('site.yml', '-e', '{"kong_nodes_by_dc": {"dc3": 2, "dc2": 0}}')
+    assert result.returncode != 0
+    assert 'kong_nodes_by_dc names dc3, which has no host in the kong group (its datacenters: dc1, dc2)' in result.stdout
+    assert 'kong_nodes_by_dc.dc2 must be a whole number from 1 to 250, got 0' in result.stdout
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == {}
+
+
+def test_site_builds_two_federated_datacenters_from_nothing():
+    result = must_pass(playbook('site.yml', '-e', 'kong_nodes=2'))
+    assert kong_names() == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-kong-1', 'lab-kong-2']
+    assert sorted(docker_names('io.kongops.cluster=' + CLUSTER, 'io.kongops.role=lb')) == ['lab-lb', 'lab-lb-dc2']
+    # Verify ran once per datacenter, each from its first Kong host.
+    assert result.stdout.count('verdict: joined, 2 of 2 Kong nodes running') == 2
+    for datacenter, prefix in DCS.items():
+        for server in (1, 2, 3):
+            assert sorted(consul_get('%s.%d' % (prefix, server), '/v1/catalog/datacenters')) == ['dc1', 'dc2']
+        assert consul_get(prefix + '.1', '/v1/status/leader'), datacenter
+    # Each datacenter's agents see only their own instances, and ?dc= answers across the federation.
+    assert passing('127.0.1.1', 'dc1') == ['lab-kong-1', 'lab-kong-2']
+    assert passing('127.0.1.1', 'dc2') == ['lab-dc2-kong-1', 'lab-dc2-kong-2']
+    assert passing('127.0.2.1', 'dc1') == ['lab-kong-1', 'lab-kong-2']
+
+
+def test_scaling_one_datacenter_costs_no_request_and_leaves_the_other_untouched():
+    with Traffic() as traffic:
+        result = must_pass(playbook('scale.yml', '-e', DC2_ONLY))
+    assert set(changed_of(result, 'lab-dc1-').values()) == {0}, result.recap
+    assert kong_names() == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-dc2-kong-3', 'lab-kong-1', 'lab-kong-2']
+    assert passing('127.0.2.1', 'dc2') == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-dc2-kong-3']
+    for datacenter in LB_URLS:
+        assert len(traffic.outcomes[datacenter]) > 20, traffic.outcomes[datacenter]
+        assert traffic.failures(datacenter) == [], (datacenter, traffic.failures(datacenter)[:5])
+
+
+def test_a_rerun_changes_nothing_on_any_host():
+    result = must_pass(playbook('site.yml', '-e', DC2_ONLY))
+    assert set(counts.get('changed') for counts in result.recap.values()) == {0}, result.recap
+    check = must_pass(playbook('site.yml', '-e', DC2_ONLY, '--check', '--diff'))
+    assert set(counts.get('changed') for counts in check.recap.values()) == {0}, check.recap
+
+
+def test_consul_servers_change_one_at_a_time_with_the_leader_last():
+    leader_before = consul_get('127.0.1.1', '/v1/status/leader').split(':')[0]
+    with LeaderSampler() as sampler:
+        # A new retry interval changes every agent's command: each server is recreated.
+        result = must_pass(playbook('site.yml', '-e', DC2_ONLY, '-e', 'consul_retry_interval=6s'))
+    assert all(changed >= 1 for changed in changed_of(result, 'lab-dc1-h').values()), result.recap
+    samples = sampler.samples
+    assert len(samples) > 50, len(samples)
+    assert max(len(down) for _moment, _leader, down in samples) <= 1, [s for s in samples if len(s[2]) > 1][:3]
+    order = sampler.down_order()
+    assert sorted(order) == sorted(DC1_SERVERS), order
+    assert DC1_SERVERS[order[-1]] == leader_before, (order, leader_before)
+    # Only the leader's own restart costs an election; the gap is one election, not a lost quorum.
+    gaps = sampler.leader_gaps()
+    assert len(gaps) <= 1 and all(gap < 10 for gap in gaps), gaps
+    print('\nconsul roll: %d samples, leader gaps %s s, down order %s' % (len(samples), gaps, order))
