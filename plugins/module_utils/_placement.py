@@ -65,14 +65,6 @@ def node_name(cluster, index, datacenter=None, primary_datacenter=None):
     return '%s-kong-%d' % (cluster, index)
 
 
-def datacenter_name(datacenter, primary_datacenter, base):
-    """base in the primary datacenter, base + '-' + datacenter elsewhere: how per-datacenter things other than the
-    Kong nodes (the load balancer container, its configuration directory) stay unique on a shared engine."""
-    if datacenter and primary_datacenter and datacenter != primary_datacenter:
-        return '%s-%s' % (base, datacenter)
-    return base
-
-
 def datacenters_of(hosts, host_settings):
     """The datacenters of hosts, in the order their first host comes, and {datacenter: [host, ...]}."""
     order = []

@@ -24,6 +24,7 @@ import pytest
 
 from test_playbooks import (  # noqa: E402 pylint: disable=import-error
     ROOT,
+    LbTraffic,
     docker_names,
     must_pass,
     recap,
@@ -59,42 +60,6 @@ def passing(address, datacenter):
 
 def changed_of(result, prefix):
     return dict((host, counts.get('changed')) for host, counts in result.recap.items() if host.startswith(prefix))
-
-
-class Traffic(object):
-    """Requests through every datacenter's load balancer while a playbook runs (bounded: at most ``limit`` each)."""
-
-    def __init__(self, interval=0.05, limit=3000):
-        self.interval = interval
-        self.limit = limit
-        self.outcomes = dict((dc, []) for dc in LB_URLS)
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._send, args=(dc,), daemon=True) for dc in LB_URLS]
-
-    def _send(self, datacenter):
-        outcomes = self.outcomes[datacenter]
-        while not self._stop.is_set() and len(outcomes) < self.limit:
-            try:
-                with urllib.request.urlopen(LB_URLS[datacenter] + '/kongops-traffic-check', timeout=3) as response:
-                    outcomes.append(response.status)
-            except urllib.error.HTTPError as exc:
-                outcomes.append(exc.code)
-            except (urllib.error.URLError, OSError) as exc:
-                outcomes.append('no answer: %s' % exc)
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(10)
-
-    def failures(self, datacenter):
-        return [o for o in self.outcomes[datacenter] if not isinstance(o, int) or o >= 500]
 
 
 class LeaderSampler(object):
@@ -186,14 +151,14 @@ def test_site_builds_two_federated_datacenters_from_nothing():
 
 
 def test_scaling_one_datacenter_costs_no_request_and_leaves_the_other_untouched():
-    with Traffic() as traffic:
+    with LbTraffic(url=LB_URLS['dc1']) as dc1_traffic, LbTraffic(url=LB_URLS['dc2']) as dc2_traffic:
         result = must_pass(playbook('scale.yml', '-e', DC2_ONLY))
     assert set(changed_of(result, 'lab-dc1-').values()) == {0}, result.recap
     assert kong_names() == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-dc2-kong-3', 'lab-kong-1', 'lab-kong-2']
     assert passing('127.0.2.1', 'dc2') == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-dc2-kong-3']
-    for datacenter in LB_URLS:
-        assert len(traffic.outcomes[datacenter]) > 20, traffic.outcomes[datacenter]
-        assert traffic.failures(datacenter) == [], (datacenter, traffic.failures(datacenter)[:5])
+    for datacenter, traffic in (('dc1', dc1_traffic), ('dc2', dc2_traffic)):
+        assert len(traffic.outcomes) > 20, (datacenter, traffic.outcomes)
+        assert traffic.failures == [], (datacenter, traffic.failures[:5])
 
 
 def test_a_rerun_changes_nothing_on_any_host():

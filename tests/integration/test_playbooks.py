@@ -121,13 +121,13 @@ def assert_cluster_of(count):
     assert lb_backends() == names
 
 
-def lb_request(timeout=3):
+def lb_request(timeout=3, url=LB_URL):
     """One request through the load balancer: the HTTP status, or the error when no answer came back.
 
     No route matches the path, so a Kong proxy answers 404; nginx itself answers 502/504 when no upstream did.
     """
     try:
-        with urllib.request.urlopen(LB_URL + '/kongops-traffic-check', timeout=timeout) as response:
+        with urllib.request.urlopen(url + '/kongops-traffic-check', timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -140,18 +140,20 @@ def lb_request_failed(outcome):
 
 
 class LbTraffic(object):
-    """Requests through the load balancer in the background while a playbook runs (bounded: at most ``limit``)."""
+    """Requests through the load balancer at url in the background while a playbook runs (bounded: at most
+    ``limit``)."""
 
-    def __init__(self, interval=0.05, limit=3000):
+    def __init__(self, interval=0.05, limit=3000, url=LB_URL):
         self.interval = interval
         self.limit = limit
+        self.url = url
         self.outcomes = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._send, daemon=True)
 
     def _send(self):
         while not self._stop.is_set() and len(self.outcomes) < self.limit:
-            self.outcomes.append(lb_request())
+            self.outcomes.append(lb_request(url=self.url))
             self._stop.wait(self.interval)
 
     def __enter__(self):
