@@ -153,6 +153,39 @@ def test_config_hash_covers_every_container_setting(overrides):
     assert build_node_spec(node_params(**overrides)).config_hash() != build_node_spec(node_params()).config_hash()
 
 
+RO_DATASTORE = dict(pg_ro_host='127.0.6.20', pg_ro_port=5433, pg_ro_user='kong_ro', pg_ro_password='ro-pw',
+                    pg_ro_database='kong_ro')
+
+
+def test_spec_env_carries_read_only_datastore_and_its_password_as_a_file_only():
+    env = build_node_spec(node_params(**RO_DATASTORE)).container_env()
+    assert env['KONG_PG_RO_HOST'] == '127.0.6.20'
+    assert env['KONG_PG_RO_PORT'] == '5433'
+    assert env['KONG_PG_RO_USER'] == 'kong_ro'
+    assert env['KONG_PG_RO_DATABASE'] == 'kong_ro'
+    assert env['KONG_PG_RO_PASSWORD_FILE'] == '/run/secrets/kongops/pg_ro_password'
+    assert 'KONG_PG_RO_PASSWORD' not in env
+    assert all('ro-pw' not in value for value in env.values())
+
+
+def test_spec_without_read_only_datastore_sets_no_pg_ro_env():
+    # Unset pg_ro_* must stay unset: Kong fills them from pg_* itself, and a pg_ro_host would enable the replica.
+    assert not [key for key in build_node_spec(node_params()).container_env() if key.startswith('KONG_PG_RO_')]
+
+
+@pytest.mark.parametrize('setting, other', [
+    ('pg_ro_host', '127.0.6.21'), ('pg_ro_port', 5434), ('pg_ro_user', 'other'), ('pg_ro_password', 'other-ro-pw'),
+    ('pg_ro_database', 'other'),
+])
+def test_config_hash_covers_every_read_only_datastore_setting(setting, other):
+    """A changed pg_ro_* setting changes the hash, so kong_node / kong_node_set recreate the node."""
+    with_ro = build_node_spec(node_params(**RO_DATASTORE)).config_hash()
+    assert with_ro != build_node_spec(node_params()).config_hash()
+    changed = dict(RO_DATASTORE, **{setting: other})
+    assert build_node_spec(node_params(**changed)).config_hash() != with_ro
+    assert 'other-ro-pw' not in repr(build_node_spec(node_params(**changed)).hashed_config())
+
+
 def test_secret_digest_is_salted_and_not_the_plain_sha256():
     import hashlib
     digest = secret_digest('pg_password', 's3cret-pw')

@@ -77,6 +77,24 @@ def test_converges_a_host_then_changes_nothing(set_args, docker_fake, run_module
     assert again['changed'] is False and again['actions'] == []
 
 
+def test_read_only_datastore_reaches_the_nodes_and_a_change_of_it_recreates_them(set_args, docker_fake, run_module,
+                                                                                  tmp_path):
+    assert not run(run_module, set_args([1])).failed
+    ro_password = 'ro-s3cret'
+    with_ro = run(run_module, set_args([1], pg_ro_host='127.0.6.20', pg_ro_password=ro_password))
+    assert not with_ro.failed, with_ro.result
+    assert ro_password not in with_ro.stdout
+    assert with_ro['changed'] is True
+    assert [a for a in with_ro['actions'] if a.startswith('it-kong-1: recreate container it-kong-1: configuration changed')]
+    env = docker_fake.by_name('it-kong-1')['Config']['Env']
+    assert 'KONG_PG_RO_HOST=127.0.6.20' in env and 'KONG_PG_RO_PASSWORD_FILE=/run/secrets/kongops/pg_ro_password' in env
+    assert (tmp_path / 'it-kong-1' / 'secrets' / 'pg_ro_password').read_text() == ro_password
+    assert run(run_module, set_args([1], pg_ro_host='127.0.6.20', pg_ro_password=ro_password))['changed'] is False
+    other_password = run(run_module, set_args([1], pg_ro_host='127.0.6.20', pg_ro_password='other-ro'))
+    assert [a for a in other_password['actions'] if a.startswith('it-kong-1: recreate container it-kong-1: configuration changed')]
+    assert 'other-ro' not in other_password.stdout
+
+
 def test_scale_down_deregisters_first_then_removes_highest_index_first(set_args, docker_fake, run_module):
     assert not run(run_module, set_args([1, 4, 7])).failed
     dereg = run(run_module, set_args([1], surplus='deregister'))
