@@ -50,6 +50,9 @@ class Node(object):
         self.dbless = conf.get("database") == "off"
         self.stats = ConnectionStats()
         self.pool = Pool(conf)
+        # Kong's "read" operations outside the Admin API (router builds, cluster_events polling) use pg_ro_* when
+        # pg_ro_host is set, without falling back to pg_host; the Admin API and writes stay on self.pool
+        # (kong/db/strategies/postgres/connector.lua query(), 2.8.4 / 3.4.2 / 3.9.1).
         self.read_pool = Pool(conf, read_only=True) if conf.get("pg_ro_host") else self.pool
         self.router = Router([], {})
         self.router_builds = 0
