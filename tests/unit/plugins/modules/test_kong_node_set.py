@@ -77,8 +77,7 @@ def test_converges_a_host_then_changes_nothing(set_args, docker_fake, run_module
     assert again['changed'] is False and again['actions'] == []
 
 
-def test_read_only_datastore_reaches_the_nodes_and_a_change_of_it_recreates_them(set_args, docker_fake, run_module,
-                                                                                  tmp_path):
+def test_read_only_datastore_reaches_the_nodes_and_a_change_of_it_recreates_them(set_args, docker_fake, run_module, tmp_path):
     assert not run(run_module, set_args([1])).failed
     ro_password = 'ro-s3cret'
     with_ro = run(run_module, set_args([1], pg_ro_host='127.0.6.20', pg_ro_password=ro_password))
