@@ -6,8 +6,10 @@ operator would check them.
 
 In order (pytest -x): a bad per-datacenter count fails before anything is touched; site.yml builds both from nothing
 (each with its own Consul servers, nodes and load balancer, federated over WAN); dc2 scales from 2 to 3 with clients
-calling through both load balancers while dc1's hosts change nothing; a rerun changes nothing; a change to every
-Consul server's configuration goes one server at a time, the leader last, with a leader throughout apart from one
+calling through both load balancers while dc1's hosts change nothing; a rerun changes nothing; dc2's replica streams
+and a route written in dc1 reaches dc2's proxies; kong_datacenters and --limit touch one datacenter; bad input under a
+limit is refused; a failing gate in dc2 stops the rollout there and a rerun heals; a change to every Consul server's
+configuration goes one server at a time, the leader last, with a leader throughout apart from one
 election. Every playbook call has a timeout and every traffic generator and sampler is bounded.
 """
 
@@ -117,6 +119,8 @@ def teardown():
     result = playbook('teardown.yml', '-e', 'confirm=yes', '-e', 'teardown_volumes=true')
     assert result.returncode == 0, result.stdout[-3000:]
     assert docker_names('io.kongops.cluster=' + CLUSTER) == {}
+    volumes = run(['docker', 'volume', 'ls', '-q', '--filter', 'name=%s-' % CLUSTER], timeout=30).stdout.split()
+    assert volumes == [], volumes
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -166,6 +170,92 @@ def test_a_rerun_changes_nothing_on_any_host():
     assert set(counts.get('changed') for counts in result.recap.values()) == {0}, result.recap
     check = must_pass(playbook('site.yml', '-e', DC2_ONLY, '--check', '--diff'))
     assert set(counts.get('changed') for counts in check.recap.values()) == {0}, check.recap
+
+
+def test_dc2_has_a_streaming_replica_its_nodes_read_from():
+    primary = run(['docker', 'exec', 'lab-postgres', 'psql', '-U', 'kong', '-d', 'kong', '-tAc',
+                   "SELECT application_name || ' ' || state FROM pg_stat_replication"], timeout=30)
+    assert primary.returncode == 0 and 'streaming' in primary.stdout, primary.stdout
+    in_recovery = run(['docker', 'exec', 'lab-postgres-dc2', 'psql', '-U', 'kong', '-d', 'kong', '-tAc',
+                       'SELECT pg_is_in_recovery()'], timeout=30)
+    assert in_recovery.stdout.strip() == 't', in_recovery.stdout
+    env = run(['docker', 'inspect', '--format', '{{json .Config.Env}}', 'lab-dc2-kong-1'], timeout=30).stdout
+    assert 'KONG_PG_RO_HOST=127.0.2.10' in env and 'KONG_PG_HOST=127.0.1.1' in env, env
+    assert 'KONG_PG_RO_HOST' not in run(['docker', 'inspect', '--format', '{{json .Config.Env}}', 'lab-kong-1'],
+                                        timeout=30).stdout
+
+
+def test_a_route_written_in_dc1_is_served_by_dc2s_proxies():
+    """Written through a dc1 node (to the primary), read by dc2's nodes from their replica."""
+    instance = consul_get('127.0.1.1', '/v1/catalog/service/kong?dc=dc1')[0]
+    admin_url = instance['ServiceMeta']['admin_url']
+    path = '/kongops-xdc-%d' % int(time.time())
+    body = json.dumps({'name': path.strip('/'), 'url': admin_url}).encode()
+    request = urllib.request.Request(admin_url + '/services', data=body, headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 201
+    body = json.dumps({'paths': [path]}).encode()
+    request = urllib.request.Request(admin_url + '/services/%s/routes' % path.strip('/'), data=body,
+                                     headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 201
+    started, served = time.time(), None
+    # The budget: db_update_frequency (5 s) + db_update_propagation + the router rebuild, with room for the replica.
+    while time.time() - started < 30:
+        try:
+            with urllib.request.urlopen(LB_URLS['dc2'] + path, timeout=3) as response:
+                served = response.status
+        except urllib.error.HTTPError as exc:
+            served = exc.code
+        except (urllib.error.URLError, OSError):
+            served = None
+        if served == 200:
+            break
+        time.sleep(0.25)
+    assert served == 200, 'dc2 never served %s in 30 s (last answer %s)' % (path, served)
+    print('\ndc1 -> dc2 propagation: %.1f s' % (time.time() - started))
+
+
+def test_kong_datacenters_and_limit_roll_out_only_that_datacenter():
+    result = must_pass(playbook('scale.yml', '-e', '{"kong_nodes": 2, "kong_nodes_by_dc": {"dc2": 2}}', '-e', 'kong_datacenters=dc2'))
+    assert set(changed_of(result, 'lab-dc1-').values()) == {0}, result.recap
+    assert kong_names() == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-kong-1', 'lab-kong-2']
+    assert result.stdout.count('verdict: joined') == 1, result.stdout[-3000:]
+    limited = must_pass(playbook('scale.yml', '-e', DC2_ONLY, '--limit', 'dc2'))
+    assert not [host for host in limited.recap if host.startswith('lab-dc1-')], limited.recap
+    assert kong_names() == ['lab-dc2-kong-1', 'lab-dc2-kong-2', 'lab-dc2-kong-3', 'lab-kong-1', 'lab-kong-2']
+
+
+@pytest.mark.parametrize('extra_vars, sentence', [
+    ('kong_nodes=abc', "kong_nodes must be a whole number from 1 to 250, got 'abc'"),
+    ('kong_datacenters=dc9', 'kong_datacenters names dc9, which no host of the inventory is in; the datacenters are dc1, dc2.'),
+])
+def test_bad_input_under_a_limit_fails_before_anything_is_touched(extra_vars, sentence):
+    before = docker_names('io.kongops.cluster=' + CLUSTER)
+    result = playbook('scale.yml', '--limit', 'dc2', '-e', extra_vars)
+    assert result.returncode != 0
+    assert sentence in ' '.join(result.stdout.split()), result.stdout[-3000:]
+    assert docker_names('io.kongops.cluster=' + CLUSTER) == before
+
+
+def test_a_failing_gate_stops_the_rollout_at_that_datacenter():
+    servers = ['lab-consul-lab-dc2-h%d' % i for i in (1, 2, 3)]
+    run(['docker', 'stop', '-t', '2'] + servers, timeout=60)
+    try:
+        only_dc1 = must_pass(playbook('scale.yml', '-e', DC2_ONLY, '-e', 'kong_datacenters=dc1'))
+        assert set(counts.get('changed') for counts in only_dc1.recap.values()) == {0}, only_dc1.recap
+        started = time.time()
+        result = playbook('scale.yml', '-e', DC2_ONLY)
+        took = time.time() - started
+        assert result.returncode != 0, result.stdout[-3000:]
+        assert result.stdout.count('verdict: joined') == 1, result.stdout[-4000:]
+        failure = ' '.join(result.stdout.split('PLAY RECAP')[0].split())
+        assert 'dc2' in failure[failure.find('fatal:'):], result.stdout[-4000:]
+        print('\ngate failure at dc2 after %.0f s' % took)
+    finally:
+        run(['docker', 'start'] + servers, timeout=60)
+    healed = must_pass(playbook('scale.yml', '-e', DC2_ONLY))
+    assert set(changed_of(healed, 'lab-dc1-').values()) == {0}, healed.recap
 
 
 def test_consul_servers_change_one_at_a_time_with_the_leader_last():
