@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import textwrap
 import time
 
@@ -93,7 +94,9 @@ def lab(lab_engine, tmp_path):
 def playbook(tmp_path, *args):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "play.yml")]
+    # The ansible-playbook of the venv running these tests (tests/run-all does not put the venv on PATH).
+    ansible_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    result = subprocess.run([ansible_playbook, "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "play.yml")]
                             + list(args), cwd=ROOT, env=env, text=True, capture_output=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     recap = result.stdout.split("PLAY RECAP")[-1]
