@@ -15,6 +15,7 @@ election. Every playbook call has a timeout and every traffic generator and samp
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import threading
@@ -121,6 +122,8 @@ def teardown():
     assert docker_names('io.kongops.cluster=' + CLUSTER) == {}
     volumes = run(['docker', 'volume', 'ls', '-q', '--filter', 'name=%s-' % CLUSTER], timeout=30).stdout.split()
     assert volumes == [], volumes
+    # Every host directory too, the non-primary datacenter's node directories (lab-dc2-kong-<i>) among them.
+    assert glob.glob('/var/lib/kongops/%s' % CLUSTER) == [] and glob.glob('/var/lib/kongops/%s-*' % CLUSTER) == []
 
 
 @pytest.fixture(scope='module', autouse=True)
