@@ -176,6 +176,20 @@ class ConsulClient(HttpApiClient):
     def raft_configuration(self, stale=False, dc=None):
         return self._read('/v1/operator/raft/configuration', dc=dc, stale=stale)
 
+    def autopilot_health(self, dc=None):
+        """The autopilot view of the servers; Consul answers it with HTTP 429 while they are unhealthy."""
+        params = {'dc': dc} if dc else {}
+        return self.request('GET', '/v1/operator/autopilot/health', params=params, ok=(200, 429)).json() or {}
+
+    # -- federation ---------------------------------------------------------------------------------------------
+    def datacenters(self):
+        """Every datacenter this agent's servers know over WAN, its own included (needs no ACL token)."""
+        return self._read('/v1/catalog/datacenters', dc='').data or []
+
+    def wan_members(self):
+        """The WAN gossip pool as this server sees it (a client agent has none and answers [])."""
+        return self._read('/v1/agent/members', dc='', wan=True).data or []
+
 
 # -- pure helpers ---------------------------------------------------------------------------------------------------
 
@@ -230,6 +244,45 @@ def failing_check_text(check):
     return '%s: %s' % (name, output[-1].strip()[:200]) if output else '%s is %s' % (name, check.get('Status'))
 
 
+# Serf member status codes as /v1/agent/members reports them (hashicorp/serf serf/serf.go MemberStatus).
+SERF_STATUS_ALIVE = 1
+
+
+def alive_wan_servers(members):
+    """{datacenter: number of alive Consul servers} from a /v1/agent/members?wan=1 answer."""
+    alive = {}
+    for member in members or []:
+        tags = member.get('Tags') or {}
+        if tags.get('role') == 'consul' and member.get('Status') == SERF_STATUS_ALIVE:
+            alive[tags.get('dc')] = alive.get(tags.get('dc'), 0) + 1
+    return alive
+
+
+def federation_problems(agent, listed, alive_servers, wanted):
+    """What one agent lacks of the federation of the wanted datacenters, one sentence each.
+
+    listed: its /v1/catalog/datacenters answer; alive_servers: alive_wan_servers() of its WAN pool.
+    """
+    problems = []
+    unlisted = [dc for dc in wanted if dc not in (listed or [])]
+    if unlisted:
+        problems.append('%s does not list %s in /v1/catalog/datacenters: it has not joined them over WAN '
+                        '(check retry_join_wan and the WAN serf port)' % (agent, ', '.join(unlisted)))
+    silent = [dc for dc in wanted if dc not in unlisted and not (alive_servers or {}).get(dc)]
+    if silent:
+        problems.append('%s sees no alive WAN server of %s' % (agent, ', '.join(silent)))
+    return problems
+
+
+def autopilot_problem(health):
+    """One sentence when autopilot calls the servers unhealthy (None when healthy)."""
+    if (health or {}).get('Healthy'):
+        return None
+    unhealthy = [s.get('Name') or s.get('Address') or '?' for s in (health or {}).get('Servers') or [] if not s.get('Healthy')]
+    return 'autopilot reports the servers unhealthy (failure tolerance %s)%s' % (
+        (health or {}).get('FailureTolerance', 0), ': ' + ', '.join(unhealthy) if unhealthy else '')
+
+
 def leader_node_from_raft(configuration):
     """The Node name of the raft server marked Leader, or None."""
     for server in (configuration or {}).get('Servers') or []:
@@ -241,5 +294,6 @@ def leader_node_from_raft(configuration):
 __all__ = [
     'ApiConnectionError', 'ApiError', 'CONSUL_DEFAULT_URL', 'ConsulACLError', 'ConsulClient', 'ConsulError',
     'ConsulNoLeader', 'ConsulNoPath', 'ConsulNoServers', 'ConsulRateLimited', 'ConsulResult', 'consul_argspec',
-    'consul_client_options', 'leader_node_from_raft', 'summarize_health_entries', 'worst_status',
+    'consul_client_options', 'alive_wan_servers', 'autopilot_problem', 'federation_problems', 'leader_node_from_raft',
+    'summarize_health_entries', 'worst_status',
 ]

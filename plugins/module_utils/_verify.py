@@ -252,7 +252,33 @@ def consul_problems(report):
         if not view.get('leader') and 'No cluster leader' in text:
             continue  # a consequence of the missing leader, already named
         problems.append('%s: %s' % (datacenter, text))
+    for item in federation_missing(consul):
+        problems.append('%s: %s' % (datacenter, item))
     return problems
+
+
+def federation_missing(consul):
+    """What the datacenter's servers lack of the WAN federation, from consul_leader's federation result."""
+    return [str(item) for seen in _dict(_dict(consul).get('federation')).values() for item in _list(_dict(seen).get('missing'))]
+
+
+def federation_known(consul):
+    """Every datacenter the datacenter's servers know over WAN, or None when federation was not checked."""
+    agents = _dict(_dict(consul).get('federation'))
+    if not agents:
+        return None
+    return sorted(set(dc for seen in agents.values() for dc in _list(_dict(seen).get('datacenters'))))
+
+
+def federation_line(consul):
+    """'federation: dc1, dc2 known to 3 of 3 servers' or None when federation was not checked."""
+    agents = _dict(_dict(consul).get('federation'))
+    if not agents:
+        return None
+    known = federation_known(consul)
+    whole = [url for url, seen in agents.items() if not _list(_dict(seen).get('missing'))]
+    return 'federation: %s known to %d of %d servers%s' % (
+        ', '.join(known) or 'nothing', len(whole), len(agents), '' if len(whole) == len(agents) else ' (see the problems)')
 
 
 def node_problems(report):
@@ -359,6 +385,9 @@ def verify_summary(report, problems):
     lines.append('consul %s: leader %s (%s), servers answering %d of %d' % (
         report.get('datacenter') or '?', view.get('leader') or 'none', view.get('leader_node') or '?',
         len(_list(view.get('answering'))), len(servers)))
+    federation = federation_line(consul)
+    if federation:
+        lines.append(federation)
     if probe and not probe.get('skipped') and probe.get('propagation'):
         slowest = probe.get('max_propagation')
         lines.append('propagation: slowest %s, budget %s s (propagation delay + slack)%s' % (
@@ -383,7 +412,8 @@ def verify_stats(report, problems):
     """The verdict as data, keyed by datacenter, for set_stats: what an AWX job shows and a workflow's next node reads.
 
     {datacenter: {joined, leader, leader_node, servers, servers_answering, nodes_expected, nodes_passing,
-                  propagation_max_s, propagation_budget_s, lb_requests_ok, lb_requests_sent, problems}}
+                  propagation_max_s, propagation_budget_s, lb_requests_ok, lb_requests_sent, datacenters_known,
+                  problems}}
     """
     datacenter = report.get('datacenter') or '?'
     view = _consul_view(report.get('consul'), report.get('datacenter'))
@@ -405,5 +435,6 @@ def verify_stats(report, problems):
         'propagation_budget_s': probe.get('budget') if probed else None,
         'lb_requests_ok': lb.get('ok'),
         'lb_requests_sent': lb.get('sent'),
+        'datacenters_known': federation_known(report.get('consul')),
         'problems': list(problems),
     }}

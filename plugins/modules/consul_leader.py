@@ -47,6 +47,23 @@ options:
       - When O(datacenter) is also given and is not in this list, it is checked first.
     type: list
     elements: str
+  federation:
+    description:
+      - Datacenters that must be federated over WAN with the agents of O(url). Every agent must list each of them in
+        C(/v1/catalog/datacenters) and see at least one alive server of each in its WAN pool
+        (C(/v1/agent/members?wan=1)), and a C(?dc=) leader question from every agent to each must be answered with a
+        leader.
+      - The agents in O(url) must be servers; a client agent has no WAN pool.
+    type: list
+    elements: str
+    default: []
+  autopilot:
+    description:
+      - Also require autopilot to call the servers of each checked datacenter healthy
+        (C(/v1/operator/autopilot/health), which needs C(operator:read)). Use it between two server restarts: a server
+        that answers but has not caught up with the leader's log is not healthy yet.
+    type: bool
+    default: false
   expected_servers:
     description:
       - Number of raft servers each checked datacenter must have, from C(/v1/operator/raft/configuration)
@@ -205,7 +222,8 @@ datacenter:
 datacenters:
   description:
     - Result per checked datacenter, keyed by name. Each has RV(leader), RV(leader_node), RV(peers), RV(servers),
-      RV(services), C(known_leader) (from the consistent read, null when not done), C(missing) (conditions not met
+      RV(services), C(known_leader) (from the consistent read, null when not done), C(autopilot) (C(healthy) and
+      C(failure_tolerance), null when O(autopilot=false)), C(missing) (conditions not met
       at the last look), C(answering) (the URLs that answered the leader question) and C(silent) (URL -> error for
       those that did not).
   returned: always
@@ -218,6 +236,20 @@ datacenters:
       servers: {count: 1, names: [consul-1]}
       known_leader: true
       services: {}
+      missing: []
+federation:
+  description:
+    - What each agent of O(url) knows of the datacenters in O(federation), keyed by URL; empty without O(federation).
+    - C(datacenters) is its C(/v1/catalog/datacenters) answer, C(alive_wan_servers) the alive servers per datacenter
+      in its WAN pool, C(leaders) the leader each datacenter answered through C(?dc=) (empty when it did not), and
+      C(missing) what it lacks.
+  returned: always
+  type: dict
+  sample:
+    http://127.0.1.11:8500:
+      datacenters: [dc1, dc2]
+      alive_wan_servers: {dc1: 3, dc2: 3}
+      leaders: {dc1: 127.0.1.11:8300, dc2: 127.0.2.12:8300}
       missing: []
 services:
   description: Services of the first checked datacenter, keyed by service name.
@@ -277,6 +309,9 @@ from ansible_collections.kongops.cluster.plugins.module_utils._consul import (
     ConsulError,
     consul_argspec,
     consul_client_options,
+    alive_wan_servers,
+    autopilot_problem,
+    federation_problems,
     leader_node_from_raft,
     summarize_health_entries,
 )
@@ -329,14 +364,15 @@ def services_for(services, dc_name):
 
 def empty_dc_view(name):
     return {'leader': '', 'leader_node': None, 'peers': [], 'servers': {'count': 0, 'names': []}, 'known_leader': None,
-            'services': {}, 'missing': [], 'answering': [], 'silent': {}, 'name': name}
+            'autopilot': None, 'services': {}, 'missing': [], 'answering': [], 'silent': {}, 'name': name}
 
 
 class ConsulObserver(object):
     """One look at every datacenter; collects what is missing, the last error and warnings."""
 
-    def __init__(self, clients, has_token, services, expected_servers, require_consistent):
+    def __init__(self, clients, has_token, services, expected_servers, require_consistent, autopilot=False):
         self.clients = clients
+        self.autopilot = autopilot
         self.has_token = has_token
         self.services = services
         self.expected_servers = expected_servers
@@ -421,6 +457,16 @@ class ConsulObserver(object):
                 if result.known_leader is False:
                     missing.append('consistent read answered without a known leader')
 
+        if self.autopilot:
+            health, error = self._try(primary.autopilot_health, dc=dc)
+            if error:
+                missing.append('cannot read the autopilot health: %s' % error)
+            else:
+                view['autopilot'] = {'healthy': bool(health.get('Healthy')), 'failure_tolerance': health.get('FailureTolerance')}
+                problem = autopilot_problem(health)
+                if problem:
+                    missing.append(problem)
+
         for wanted in services_for(self.services, name):
             result, error = self._try(primary.health_service, wanted['name'], dc=dc)
             if error:
@@ -438,6 +484,31 @@ class ConsulObserver(object):
                 missing.append(problems[0])
             view['services'][wanted['name']] = verdict
         return view
+
+    def look_federation(self, wanted):
+        """{url: what that agent knows of the wanted datacenters}; every agent is asked, since one that has not
+        joined the WAN pool can sit beside others that have."""
+        agents = {}
+        for client in self.clients:
+            url = client.display_base_url
+            seen = {'datacenters': [], 'alive_wan_servers': {}, 'leaders': {}, 'missing': []}
+            agents[url] = seen
+            listed, error = self._try(client.datacenters)
+            members, members_error = self._try(client.wan_members) if not error else (None, None)
+            if error or members_error:
+                seen['missing'].append('%s cannot say which datacenters it knows: %s' % (url, error or members_error))
+                continue
+            seen['datacenters'] = sorted(listed)
+            seen['alive_wan_servers'] = alive_wan_servers(members)
+            seen['missing'].extend(federation_problems(url, listed, seen['alive_wan_servers'], wanted))
+            for dc in wanted:
+                leader, error = self._try(client.leader, dc=dc)
+                seen['leaders'][dc] = leader or ''
+                if error:
+                    seen['missing'].append('%s cannot reach %s through ?dc=: %s' % (url, dc, error))
+                elif not leader:
+                    seen['missing'].append('%s asked %s for its leader through ?dc= and it has none' % (url, dc))
+        return agents
 
     def raft_servers(self, client, dc, view):
         """Server node names from the raft configuration, or None when it cannot be read (no permission, no leader)."""
@@ -484,7 +555,11 @@ def missing_items(views):
     return items
 
 
-def build_result(views, poll):
+def federation_missing(federation):
+    return ['federation: %s' % item for seen in (federation or {}).values() for item in seen['missing']]
+
+
+def build_result(views, poll, federation=None):
     first = views[0] if views else empty_dc_view(None)
     return dict(
         changed=False,
@@ -495,8 +570,9 @@ def build_result(views, poll):
         datacenter=first['name'],
         datacenters=dict((v['name'], dict((k, val) for k, val in v.items() if k != 'name')) for v in views),
         services=first['services'],
-        ready=bool(views) and not any(v['missing'] for v in views),
-        problems=missing_items(views),
+        federation=federation or {},
+        ready=bool(views) and not any(v['missing'] for v in views) and not federation_missing(federation),
+        problems=missing_items(views) + federation_missing(federation),
         attempts=poll.attempts,
         elapsed=round(poll.elapsed(), 3),
     )
@@ -520,6 +596,9 @@ def validate(params):
     for service in params['services']:
         if service['min_passing'] < 0:
             errors.append('services: min_passing of %s must be 0 or more, got %s' % (service['name'], service['min_passing']))
+    blank = [repr(dc) for dc in params['federation'] if not (dc or '').strip()]
+    if blank:
+        errors.append('federation must list datacenter names, got %s' % ', '.join(blank))
     if not params['url']:
         errors.append('url must list at least one Consul URL')
     for url in params['url']:
@@ -538,6 +617,8 @@ def argument_spec():
         url=dict(type='list', elements='str', aliases=['urls'], default=[CONSUL_DEFAULT_URL]),
         datacenter=dict(type='str'),
         datacenters=dict(type='list', elements='str'),
+        federation=dict(type='list', elements='str', default=[]),
+        autopilot=dict(type='bool', default=False),
         expected_servers=dict(type='int'),
         services=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
@@ -554,9 +635,9 @@ def argument_spec():
     )
 
 
-def next_stability(stable, last_signature, views):
+def next_stability(stable, last_signature, views, federation=None):
     """(stable, signature) after one look: how many looks in a row saw everything with the same leaders."""
-    if any(view['missing'] for view in views):
+    if any(view['missing'] for view in views) or federation_missing(federation):
         return 0, None
     signature = tuple((view['name'], view['leader']) for view in views)
     return (stable + 1 if signature == last_signature else 1), signature
@@ -600,27 +681,29 @@ def main():
         module.fail_json(msg=str(exc))
 
     observer = ConsulObserver(clients, bool(params['token']), params['services'], params['expected_servers'],
-                              params['require_consistent'])
+                              params['require_consistent'], autopilot=params['autopilot'])
     targets = target_datacenters(params['datacenter'], params['datacenters'])
     needed = params['stable_checks'] if params['wait'] else 1
     poll = Poll(params['timeout'], params['interval'])
-    stable, signature, views = 0, None, []
+    stable, signature, views, federation = 0, None, [], {}
     for _attempt in poll:
         for client in clients:  # never let one request outlive the overall timeout
             client.timeout = max(0.2, min(params['request_timeout'], poll.remaining()))
         try:
             views = observer.look(targets)
+            if params['federation']:
+                federation = observer.look_federation(params['federation'])
         except FatalConsulError as exc:
             report_warnings(module, observer)
-            module.fail_json(msg=str(exc), **build_result(views, poll))
-        stable, signature = next_stability(stable, signature, views)
+            module.fail_json(msg=str(exc), **build_result(views, poll, federation))
+        stable, signature = next_stability(stable, signature, views, federation)
         if stable >= needed:
             report_warnings(module, observer)
-            module.exit_json(**build_result(views, poll))
+            module.exit_json(**build_result(views, poll, federation))
         if not params['wait']:
             break
 
-    result = build_result(views, poll)
+    result = build_result(views, poll, federation)
     msg = not_ready_message(params, result, poll, views, observer, stable, needed)
     report_warnings(module, observer)
     if not params['fail_on_problems']:

@@ -184,3 +184,31 @@ def test_stats_count_only_passing_nodes():
     report = recorded('fault-kong-killed')
     dc1 = verify_stats(report, verify_problems(report))['dc1']
     assert dc1['nodes_passing'] < dc1['nodes_expected'] and dc1['joined'] is False
+
+
+def _federated(report, missing_on_second=()):
+    urls = sorted(report['consul_servers'].values())
+    report['consul']['federation'] = dict(
+        (url, {'datacenters': ['dc1', 'dc2'], 'alive_wan_servers': {'dc1': 3, 'dc2': 3}, 'leaders': {},
+               'missing': list(missing_on_second) if i == 1 else []}) for i, url in enumerate(urls))
+    return report
+
+
+def test_a_federated_datacenter_says_what_its_servers_know():
+    report = _federated(recorded('healthy'))
+    assert verify_problems(report) == []
+    assert 'federation: dc1, dc2 known to 3 of 3 servers' in verify_summary(report, [])
+    assert verify_stats(report, [])['dc1']['datacenters_known'] == ['dc1', 'dc2']
+
+
+def test_a_server_outside_the_federation_is_named_with_its_datacenter():
+    report = _federated(recorded('healthy'), ['http://127.0.1.12:8500 sees no alive WAN server of dc2'])
+    problems = verify_problems(report)
+    assert problems == ['dc1: http://127.0.1.12:8500 sees no alive WAN server of dc2']
+    assert 'federation: dc1, dc2 known to 2 of 3 servers (see the problems)' in verify_summary(report, problems)
+
+
+def test_without_a_federation_check_nothing_is_said_of_it():
+    report = recorded('healthy')
+    assert not [line for line in verify_summary(report, []) if line.startswith('federation')]
+    assert verify_stats(report, [])['dc1']['datacenters_known'] is None

@@ -293,3 +293,66 @@ def test_next_stability_counts_looks_in_a_row_with_the_same_leaders():
     stable, signature = consul_leader.next_stability(stable, signature, moved)
     assert stable == 1, 'a new leader starts the count again'
     assert consul_leader.next_stability(stable, signature, lost) == (0, None)
+
+
+def test_federation_holds_when_every_agent_knows_every_datacenter(run_module, fake_consul):
+    fake_consul.add_dc('dc2')
+    run = run_module(consul_leader.main, args_for(fake_consul, federation=['dc1', 'dc2']))
+    assert run.exit_code == 0, run.result
+    seen = run['federation'][fake_consul.url]
+    assert seen['datacenters'] == ['dc1', 'dc2']
+    assert seen['alive_wan_servers'] == {'dc1': 3, 'dc2': 3}
+    assert seen['leaders'] == {'dc1': '127.0.1.1:8300', 'dc2': '127.0.2.1:8300'}
+    assert seen['missing'] == []
+
+
+def test_federation_names_the_datacenter_an_agent_has_not_joined(run_module, fake_consul):
+    run = run_module(consul_leader.main, args_for(fake_consul, federation=['dc1', 'dc2'], timeout=0.3,
+                                                  fail_on_problems=False))
+    assert run.exit_code == 0, run.result
+    assert run['ready'] is False
+    assert any('does not list dc2 in /v1/catalog/datacenters' in p for p in run['problems']), run['problems']
+    assert any('cannot reach dc2 through ?dc=' in p and 'No path to datacenter' in p for p in run['problems'])
+
+
+def test_federation_waits_for_a_datacenter_that_joins_late(run_module, fake_consul):
+    fake_consul.later(0.3, fake_consul.add_dc, 'dc2')
+    run = run_module(consul_leader.main, args_for(fake_consul, federation=['dc2']))
+    assert run.exit_code == 0, run.result
+    assert run['attempts'] > 2
+
+
+def test_federation_with_a_dead_wan_pool_is_a_problem(run_module, fake_consul):
+    dc2 = fake_consul.add_dc('dc2', servers=0)
+    assert dc2.servers == []
+    run = run_module(consul_leader.main, args_for(fake_consul, federation=['dc2'], timeout=0.3))
+    assert run.exit_code == 1
+    assert 'sees no alive WAN server of dc2' in run['msg']
+
+
+def test_autopilot_unhealthy_is_waited_for(run_module, fake_consul):
+    fake_consul.dc.autopilot_healthy = False
+    fake_consul.later(0.3, setattr, fake_consul.dc, 'autopilot_healthy', True)
+    run = run_module(consul_leader.main, args_for(fake_consul, autopilot=True))
+    assert run.exit_code == 0, run.result
+    assert run['datacenters']['dc1']['autopilot'] == {'healthy': True, 'failure_tolerance': 1}
+
+
+def test_autopilot_unhealthy_at_the_end_is_named(run_module, fake_consul):
+    fake_consul.dc.autopilot_healthy = False
+    run = run_module(consul_leader.main, args_for(fake_consul, autopilot=True, timeout=0.3))
+    assert run.exit_code == 1
+    assert 'autopilot reports the servers unhealthy (failure tolerance 1)' in run['msg']
+
+
+def test_federation_helpers():
+    members = [{'Status': 1, 'Tags': {'role': 'consul', 'dc': 'dc2'}}, {'Status': 4, 'Tags': {'role': 'consul', 'dc': 'dc3'}},
+               {'Status': 1, 'Tags': {'role': 'node', 'dc': 'dc3'}}]
+    alive = consul_leader.alive_wan_servers(members)
+    assert alive == {'dc2': 1}
+    assert consul_leader.federation_problems('a', ['dc1', 'dc2', 'dc3'], alive, ['dc1', 'dc2', 'dc3']) == [
+        'a sees no alive WAN server of dc1, dc3']
+    assert consul_leader.autopilot_problem({'Healthy': True}) is None
+    assert consul_leader.autopilot_problem({'Healthy': False, 'FailureTolerance': 0, 'Servers': [
+        {'Name': 's1', 'Healthy': True}, {'Name': 's2', 'Healthy': False}]}) == (
+        'autopilot reports the servers unhealthy (failure tolerance 0): s2')
