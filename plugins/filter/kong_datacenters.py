@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.kongops.cluster.plugins.module_utils._rollout import (
     datacenter_hosts,
+    datacenters_up_to,
     host_datacenters,
     inventory_datacenters,
     rollout_group,
@@ -24,6 +25,11 @@ def kong_host_datacenters(hosts, hostvars):
 def kong_datacenter_hosts(hosts, hostvars, datacenter):
     """The hosts of one datacenter, in the order given."""
     return datacenter_hosts(hosts, hostvars, datacenter)
+
+
+def kong_federated_datacenters(hosts, hostvars, datacenter, order=None):
+    """The datacenters of the hosts up to datacenter in rollout order: those it must be federated with at its gate."""
+    return datacenters_up_to(inventory_datacenters(hosts, hostvars), datacenter, order)
 
 
 def kong_rollout_plan(hosts, hostvars, order=None, only=None):
@@ -50,6 +56,7 @@ class FilterModule(object):
         return {
             'kong_host_datacenters': kong_host_datacenters,
             'kong_datacenter_hosts': kong_datacenter_hosts,
+            'kong_federated_datacenters': kong_federated_datacenters,
             'kong_rollout_plan': kong_rollout_plan,
             'kong_rollout_hosts': kong_rollout_hosts,
             'kong_rollout_batches': kong_rollout_batches,

@@ -81,6 +81,15 @@ def rollout_order(known, order=None, only=None):
     return [dc for dc in ordered if not chosen or dc in chosen]
 
 
+def datacenters_up_to(known, datacenter, order=None):
+    """The datacenters rolled out before datacenter in the full rollout order, and datacenter itself: those its
+    Consul servers must already be federated with at its gate (later ones may not exist yet)."""
+    ordered = rollout_order(known, order)
+    if datacenter not in ordered:
+        return [datacenter]
+    return ordered[:ordered.index(datacenter) + 1]
+
+
 def rollout_group(position, datacenter):
     """The inventory group of the hosts rolled out at position (from 1), named so that they sort in order."""
     return '%s%03d_%s' % (ROLLOUT_GROUP_PREFIX, position, datacenter)

@@ -12,6 +12,7 @@ from ansible_collections.kongops.cluster.plugins.filter.kong_datacenters import 
 )
 from ansible_collections.kongops.cluster.plugins.module_utils._rollout import (
     datacenter_hosts,
+    datacenters_up_to,
     host_datacenters,
     inventory_datacenters,
     rollout_groups,
@@ -83,3 +84,11 @@ def test_rollout_hosts_and_batches_read_the_groups_back_in_order():
     assert kong_rollout_batches(groups) == [2, 1, 1]
     assert kong_rollout_batches({'all': ['x']}) == [0]
     assert kong_rollout_hosts({'all': ['x']}) == []
+
+
+def test_a_gate_expects_the_federation_of_the_datacenters_rolled_out_so_far():
+    assert datacenters_up_to(['dc1', 'dc2', 'dc3'], 'dc1') == ['dc1']
+    assert datacenters_up_to(['dc1', 'dc2', 'dc3'], 'dc2') == ['dc1', 'dc2']
+    assert datacenters_up_to(['dc1', 'dc2', 'dc3'], 'dc1', 'dc3,dc1') == ['dc3', 'dc1']
+    # A datacenter outside the order is only expected to know itself.
+    assert datacenters_up_to(['dc1', 'dc2'], 'dc9') == ['dc9']
