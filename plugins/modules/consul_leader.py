@@ -60,7 +60,7 @@ options:
   autopilot:
     description:
       - Also require autopilot to call the servers of each checked datacenter healthy
-        (C(/v1/operator/autopilot/health), which needs C(operator:read)). Use it between two server restarts: a server
+        (C(/v1/operator/autopilot/health), which needs C(operator:read)). Use it between two server restarts, because a server
         that answers but has not caught up with the leader's log is not healthy yet.
     type: bool
     default: false
