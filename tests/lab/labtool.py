@@ -57,6 +57,8 @@ HASH_LABEL = "io.kongops.lab.input-hash"
 IMAGE_LABEL = "io.kongops.lab.image"
 LAB_LABEL = "io.kongops.lab"
 CLUSTER_LABEL = "io.kongops.cluster"
+# Where the collection keeps its nodes' host directories (the kong role's default state directory).
+COLLECTION_STATE_DIR = "/var/lib/kongops"
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_SOURCES = [
@@ -576,6 +578,26 @@ def remove_lab_containers() -> int:
     return len(containers)
 
 
+def remove_leftovers() -> None:
+    """Start from nothing: what an earlier run left (containers, their volumes, host directories) goes."""
+    remove_lab_containers()
+    volumes = docker("volume", "ls", "-q").stdout.split()
+    if volumes:
+        say("removing %d volumes: %s" % (len(volumes), " ".join(sorted(volumes))))
+        # A volume still in use by a container the lab does not own is kept (docker refuses, check=False).
+        docker("volume", "rm", *volumes, check=False, timeout=120)
+    if os.path.isdir(COLLECTION_STATE_DIR):
+        entries = sorted(os.listdir(COLLECTION_STATE_DIR))
+        if entries:
+            say("removing %s/{%s}" % (COLLECTION_STATE_DIR, ",".join(entries)))
+        for entry in entries:
+            path = os.path.join(COLLECTION_STATE_DIR, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+
+
 def is_lab_container(name: str) -> bool:
     result = docker("inspect", "--type", "container", "--format", "{{json .Config.Labels}}", name, check=False)
     if result.returncode != 0:
@@ -591,6 +613,8 @@ def cmd_up(args) -> int:
     with LabLock(wait_seconds=900):
         cmd_deps()
         start_engine()
+        if args.clean:
+            remove_leftovers()
         build_error = None
         if not args.no_build:
             try:
@@ -705,6 +729,8 @@ def parse_args(argv):
     commands.add_parser("deps", help="install missing Debian packages").set_defaults(func=cmd_deps)
     up = commands.add_parser("up", help="engine + images + address plan")
     up.add_argument("--no-build", action="store_true", help="only start the engine")
+    up.add_argument("--clean", action="store_true",
+                    help="first remove every lab container, every unused volume and the collection's host directories")
     up.set_defaults(func=cmd_up)
     down = commands.add_parser("down", help="remove lab containers, stop the engine this tool started")
     down.add_argument("--keep-engine", action="store_true")
