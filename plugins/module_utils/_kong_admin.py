@@ -179,6 +179,18 @@ def _datastore(configuration):
     return None
 
 
+def _read_datastore(configuration):
+    """Where a node sends its read-only queries (pg_ro_*, Kong 2.1+), or None when they go to pg_host. Kong fills
+    unset pg_ro_* from their pg_* counterparts once pg_ro_host is set."""
+    host = configuration.get('pg_ro_host')
+    if configuration.get('database') != 'postgres' or not host or host == 'NONE':
+        return None
+    port = configuration.get('pg_ro_port')
+    database = configuration.get('pg_ro_database')
+    return {'host': host, 'port': _as_int(port if port not in (None, 'NONE') else configuration.get('pg_port')),
+            'database': database if database not in (None, 'NONE') else configuration.get('pg_database')}
+
+
 def datastore_label(datastore):
     """{'host': '127.0.1.10', 'port': 5432, 'database': 'kong'} -> '127.0.1.10:5432/kong'."""
     if not datastore:
@@ -219,6 +231,7 @@ def summarize_node(info_json, status_json):
         'role': role,
         'database': database,
         'datastore': _datastore(configuration),
+        'read_datastore': _read_datastore(configuration),
         'db_update_frequency': _as_number(configuration.get('db_update_frequency')),
         'db_update_propagation': _as_number(configuration.get('db_update_propagation')),
         'db_cache_ttl': _as_number(configuration.get('db_cache_ttl')),

@@ -15,6 +15,8 @@ registrations of dead nodes and would make an outage look like a smaller healthy
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.kongops.cluster.plugins.module_utils._cluster import cross_node_verdict
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_admin import datastore_label
 from ansible_collections.kongops.cluster.plugins.module_utils._placement import (
@@ -281,6 +283,115 @@ def federation_line(consul):
         ', '.join(known) or 'nothing', len(whole), len(agents), '' if len(whole) == len(agents) else ' (see the problems)')
 
 
+# -- read replicas ----------------------------------------------------------------------------------------------------
+
+def replica_views(report):
+    """[{name, host, state, answered, in_recovery, status, primary, lag_seconds, error}] for each read replica container
+    of the report, from the container look and the psql question asked in each running one (report['replicas'], the
+    registered loop)."""
+    asked = {}
+    for result in _list(_dict(report.get('replicas')).get('results')):
+        item = _dict(_dict(result).get('item'))
+        if item.get('name'):
+            asked[item['name']] = result
+    views = []
+    for container in unique_containers(report.get('containers')):
+        if container.get('role') != 'postgres-replica':
+            continue
+        view = {'name': container['name'], 'host': container.get('host'), 'state': container.get('state'),
+                'container': container, 'answered': False, 'in_recovery': None, 'status': None, 'primary': None,
+                'lag_seconds': None, 'error': None}
+        result = asked.get(container['name'])
+        if result is not None:
+            answer = _replica_answer(result)
+            if isinstance(answer, dict):
+                view.update(answered=True, in_recovery=answer.get('in_recovery'), status=answer.get('status'),
+                            primary=answer.get('primary'), lag_seconds=answer.get('lag_seconds'))
+            else:
+                view['error'] = answer
+        views.append(view)
+    return views
+
+
+def _replica_answer(result):
+    """The replica's JSON answer, or the sentence saying why there is none."""
+    result = _dict(result)
+    if result.get('rc') == 0:
+        try:
+            answer = json.loads(str(result.get('stdout') or '').strip())
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            return answer
+    lines = [line for line in str(result.get('stderr') or result.get('msg') or '').splitlines() if line.strip()]
+    return lines[-1].strip() if lines else 'no answer'
+
+
+def replica_readers(report):
+    """The answering nodes that read from a replica (pg_ro_host): [(name, read datastore label, propagation)]."""
+    return [(n.get('name'), datastore_label(n.get('read_datastore')), n.get('db_update_propagation'))
+            for n in fact_nodes(report.get('facts')) if n.get('reachable') and n.get('read_datastore')]
+
+
+def replica_problems(report):
+    """A read replica that is down, not streaming or further behind than its readers look back, with what that means
+    for the datacenter's Kong nodes."""
+    readers = replica_readers(report)
+    names = [name for name, _label, _propagation in readers]
+    consequence = ''
+    if readers:
+        consequence = ('; Kong node%s %s still write%s to the primary but read %s from it, so new changes do not reach '
+                       'their proxies' % ('' if len(names) == 1 else 's', ', '.join(names), 's' if len(names) == 1 else '',
+                                          'its configuration' if len(names) == 1 else 'their configuration'))
+    problems = []
+    for view in replica_views(report):
+        where = 'read replica %s on %s' % (view['name'], view['host'] or 'this engine')
+        down = container_problem(view['container'], 'read replica')
+        if down:
+            problems.append(down + consequence)
+        elif not view['answered']:
+            problems.append('%s does not answer psql: %s%s' % (where, view['error'] or 'not asked', consequence))
+        elif view['in_recovery'] is False:
+            problems.append('%s is no longer in recovery: it was promoted and does not follow the primary%s' % (
+                where, consequence))
+        elif view['status'] != 'streaming':
+            problems.append('%s does not stream from the primary (WAL receiver: %s)%s' % (
+                where, view['status'] or 'not running', consequence))
+        else:
+            problems.extend(_lag_problems(where, view['lag_seconds'], readers))
+    return problems
+
+
+def _lag_problems(where, lag, readers):
+    """Kong polls cluster events looking back db_update_propagation seconds: a replica further behind hides events."""
+    if lag is None:
+        return []
+    short = [(name, propagation) for name, _label, propagation in readers
+             if propagation is not None and float(lag) > float(propagation)]
+    if not short:
+        return []
+    return ['%s is %.1f s behind the primary, more than the db_update_propagation of Kong node%s %s (%s s): they can '
+            'miss changes; raise kong_db_update_propagation' % (
+                where, float(lag), '' if len(short) == 1 else 's', ', '.join(n for n, _p in short),
+                min(float(p) for _n, p in short))]
+
+
+def replica_lines(report):
+    """One summary line per read replica."""
+    readers = replica_readers(report)
+    lines = []
+    for view in replica_views(report):
+        if view['answered'] and view['status'] == 'streaming':
+            state = 'streaming from %s, %.1f s behind' % (view['primary'], float(view['lag_seconds'] or 0))
+        else:
+            state = 'NOT streaming (%s)' % (view['state'] if view['state'] != 'running' else view['status'] or view['error'])
+        propagations = sorted(set(p for _n, _l, p in readers if p is not None))
+        lines.append('read replica %s on %s: %s; read by %d Kong node%s%s' % (
+            view['name'], view['host'], state, len(readers), '' if len(readers) == 1 else 's',
+            ' (db_update_propagation %s s)' % ', '.join('%g' % p for p in propagations) if propagations else ''))
+    return lines
+
+
 def node_problems(report):
     """Per running Kong node: does not answer, cannot reach the datastore (grouped), not registered, not passing."""
     by_name = _by_name(report.get('containers'))
@@ -328,7 +439,8 @@ def module_failures(report):
 
 def verify_problems(report):
     """Every problem, one sentence each, in the order an operator fixes them: containers, Consul, nodes, probe."""
-    problems = module_failures(report) + container_problems(report) + consul_problems(report) + node_problems(report)
+    problems = (module_failures(report) + container_problems(report) + replica_problems(report) + consul_problems(report)
+                + node_problems(report))
     probe = _dict(report.get('probe'))
     if not probe.get('skipped'):
         problems.extend(str(p) for p in _list(probe.get('problems')))
@@ -388,6 +500,7 @@ def verify_summary(report, problems):
     federation = federation_line(consul)
     if federation:
         lines.append(federation)
+    lines.extend(replica_lines(report))
     if probe and not probe.get('skipped') and probe.get('propagation'):
         slowest = probe.get('max_propagation')
         lines.append('propagation: slowest %s, budget %s s (propagation delay + slack)%s' % (
@@ -436,5 +549,6 @@ def verify_stats(report, problems):
         'lb_requests_ok': lb.get('ok'),
         'lb_requests_sent': lb.get('sent'),
         'datacenters_known': federation_known(report.get('consul')),
+        'replica_lag_s': max([v['lag_seconds'] for v in replica_views(report) if v['lag_seconds'] is not None] or [None]),
         'problems': list(problems),
     }}

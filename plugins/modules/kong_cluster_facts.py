@@ -217,6 +217,12 @@ kong_cluster:
           description: Where the node's database is (null when DB-less).
           type: dict
           sample: {host: 127.0.1.10, port: 5432, database: kong}
+        read_datastore:
+          description:
+            - Where the node sends its read-only queries (C(pg_ro_host), Kong 2.1+), such as router builds and the
+              cluster events poll; null when they go to RV(nodes[].datastore).
+          type: dict
+          sample: {host: 127.0.2.10, port: 5432, database: kong}
         db_update_frequency:
           description: Seconds between polls of the cluster events table.
           type: float
@@ -303,9 +309,9 @@ from ansible_collections.kongops.cluster.plugins.module_utils._cluster import (
 )
 
 DEFAULT_ADMIN_PORT = 8001
-NODE_FIELDS = ('node_id', 'hostname', 'version', 'role', 'database', 'datastore', 'db_update_frequency',
-               'db_update_propagation', 'db_cache_ttl', 'db_reachable', 'config_hash', 'connections', 'enterprise',
-               'plugins_available', 'plugins_enabled')
+NODE_FIELDS = ('node_id', 'hostname', 'version', 'role', 'database', 'datastore', 'read_datastore',
+               'db_update_frequency', 'db_update_propagation', 'db_cache_ttl', 'db_reachable', 'config_hash',
+               'connections', 'enterprise', 'plugins_available', 'plugins_enabled')
 
 
 class DiscoveryError(Exception):

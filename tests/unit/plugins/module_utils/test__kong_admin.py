@@ -117,6 +117,18 @@ def test_summarize_kong_3_9_traditional():
     assert summary['connections']['connections_active'] == 4
     assert summary['plugins_enabled'] == ['cors']
     assert summary['config_hash'] is None
+    assert summary['read_datastore'] is None
+
+
+def test_a_node_with_a_read_replica_names_where_it_reads():
+    root = kong_root_payload('3.9.1')
+    root['configuration'].update(pg_host='127.0.1.10', pg_port=5432, pg_database='kong', pg_ro_host='127.0.2.10')
+    summary = summarize_node(root, None)
+    assert summary['datastore'] == {'host': '127.0.1.10', 'port': 5432, 'database': 'kong'}
+    # Unset pg_ro_* inherit their pg_* counterpart, as Kong's conf_loader does.
+    assert summary['read_datastore'] == {'host': '127.0.2.10', 'port': 5432, 'database': 'kong'}
+    root['configuration'].update(pg_ro_port=5433, pg_ro_database='kong_ro')
+    assert summarize_node(root, None)['read_datastore'] == {'host': '127.0.2.10', 'port': 5433, 'database': 'kong_ro'}
 
 
 def test_summarize_enterprise_editions():

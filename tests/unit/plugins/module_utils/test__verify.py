@@ -212,3 +212,60 @@ def test_without_a_federation_check_nothing_is_said_of_it():
     report = recorded('healthy')
     assert not [line for line in verify_summary(report, []) if line.startswith('federation')]
     assert verify_stats(report, [])['dc1']['datacenters_known'] is None
+
+
+def _with_replica(state='running', answer=None, rc=0, stderr='', propagation=2):
+    """The healthy report of a datacenter whose nodes read from a replica, and what psql in the replica answered."""
+    report = recorded('healthy')
+    for node in report['facts']['kong_cluster']['nodes']:
+        node['read_datastore'] = {'host': '127.0.2.10', 'port': 5432, 'database': 'kong'}
+        node['db_update_propagation'] = propagation
+    replica = {'name': 'lab-postgres-dc2', 'host': 'lab-dc2-h1', 'role': 'postgres-replica', 'state': state,
+               'exit_code': 0 if state == 'exited' else None, 'status': 'Up'}
+    report['containers'].append(replica)
+    results = []
+    if state == 'running':
+        stdout = json.dumps(answer if answer is not None else {
+            'in_recovery': True, 'status': 'streaming', 'primary': '127.0.1.10:5432', 'lag_seconds': 0})
+        results.append({'item': replica, 'rc': rc, 'stdout': stdout if rc == 0 else '', 'stderr': stderr})
+    report['replicas'] = {'results': results}
+    return report
+
+
+def test_a_streaming_replica_is_shown_with_its_lag_and_readers():
+    report = _with_replica()
+    assert verify_problems(report) == []
+    lines = verify_summary(report, [])
+    assert ('read replica lab-postgres-dc2 on lab-dc2-h1: streaming from 127.0.1.10:5432, 0.0 s behind; read by 3 '
+            'Kong nodes (db_update_propagation 2 s)') in lines
+    assert verify_stats(report, [])['dc1']['replica_lag_s'] == 0
+
+
+def test_a_stopped_replica_is_named_with_what_its_readers_miss():
+    problems = verify_problems(_with_replica(state='exited'))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith('read replica lab-postgres-dc2 on lab-dc2-h1 has exited (exit code 0); Kong nodes ')
+    assert problems[0].endswith('still write to the primary but read their configuration from it, so new changes do '
+                                'not reach their proxies')
+
+
+@pytest.mark.parametrize('answer, rc, stderr, expected', [
+    ({'in_recovery': True, 'status': None, 'primary': None, 'lag_seconds': 0}, 0, '',
+     'does not stream from the primary (WAL receiver: not running)'),
+    ({'in_recovery': False, 'status': None, 'primary': None, 'lag_seconds': 0}, 0, '',
+     'is no longer in recovery: it was promoted'),
+    (None, 2, 'psql: error: connection to server on socket failed\n', 'does not answer psql: psql: error: connection'),
+])
+def test_a_replica_that_does_not_follow_the_primary_is_named(answer, rc, stderr, expected):
+    problems = verify_problems(_with_replica(answer=answer, rc=rc, stderr=stderr))
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_a_replica_further_behind_than_its_readers_look_back_fails():
+    report = _with_replica(answer={'in_recovery': True, 'status': 'streaming', 'primary': '127.0.1.10:5432',
+                                   'lag_seconds': 3.5}, propagation=2)
+    problems = verify_problems(report)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith('read replica lab-postgres-dc2 on lab-dc2-h1 is 3.5 s behind the primary, more than the '
+                                  'db_update_propagation of Kong nodes ')
+    assert problems[0].endswith('(2.0 s): they can miss changes; raise kong_db_update_propagation')
