@@ -503,7 +503,10 @@ def verify_summary(report, problems):
     lines.extend(replica_lines(report))
     if probe and not probe.get('skipped') and probe.get('propagation'):
         slowest = probe.get('max_propagation')
-        lines.append('propagation: slowest %s, budget %s s (propagation delay + slack)%s' % (
+        writer = probe.get('write_node')
+        outside = writer and writer not in [n.get('name') for n in _list(report.get('expected'))]
+        lines.append('propagation: %sslowest %s, budget %s s (propagation delay + slack)%s' % (
+            'written through %s of another datacenter, ' % writer if outside else '',
             'never (a node did not see the change)' if slowest is None else '%s s' % slowest, probe.get('budget'),
             ' OVER BUDGET: %s' % ', '.join(probe['over_budget']) if late else ''))
         lb = _dict(probe.get('lb'))

@@ -56,10 +56,27 @@ options:
   write_node:
     description: Name of the node the probe entities are written through; the first node when omitted.
     type: str
+  write_through:
+    description:
+      - A node outside O(nodes) to write the probe entities through, such as a node of another datacenter: the
+        change must then reach every node of O(nodes) from there. Its proxy is not measured, and
+        RV(expected_propagation) comes from O(nodes) alone, since the reading nodes' polls decide it.
+      - Mutually exclusive with O(write_node).
+    type: dict
+    suboptions:
+      name:
+        description: Node name used in results and messages.
+        type: str
+        required: true
+      admin_url:
+        description: Admin API URL of the node.
+        type: str
+        required: true
   upstream_url:
     description:
       - URL the probe service forwards to. It must answer C(GET) with a 2xx status.
-      - Defaults to the write node's Admin API C(/status), which every Kong node serves.
+      - Defaults to the write node's Admin API C(/status), which every Kong node serves; with O(write_through), the
+        first node's, so that the proxies measured never forward out of their own datacenter.
     type: str
   lb_url:
     description: URL of the load balancer in front of the proxies. Without it only propagation is probed.
@@ -98,6 +115,13 @@ EXAMPLES = r"""
       - {name: lab-kong-3, admin_url: "http://127.0.1.103:8001", proxy_url: "http://127.0.1.103:8000"}
     lb_url: http://127.0.1.20:8000
   register: probe
+
+- name: Prove a change written in dc1 reaches dc2's proxies
+  kongops.cluster.kong_cluster_probe:
+    nodes:
+      - {name: lab-dc2-kong-1, admin_url: "http://127.0.2.101:8001", proxy_url: "http://127.0.2.101:8000"}
+      - {name: lab-dc2-kong-2, admin_url: "http://127.0.2.102:8001", proxy_url: "http://127.0.2.102:8000"}
+    write_through: {name: lab-kong-1, admin_url: "http://127.0.1.101:8001"}
 
 - name: Show the propagation delay
   ansible.builtin.debug:
@@ -244,7 +268,9 @@ def run_probe(module, clients, proxies, nodes, writer):
     suffix = uuid.uuid4().hex[:8]
     name = 'kongops-probe-%s' % suffix
     path = '/' + name
-    upstream = params['upstream_url'] or writer['admin_url'].rstrip('/') + '/status'
+    # The route forwards to a measured node's own Admin API, so that the traffic check can account for it.
+    upstream_node = writer if params['write_through'] is None else nodes[0]
+    upstream = params['upstream_url'] or upstream_node['admin_url'].rstrip('/') + '/status'
     expected = expected_propagation([clients[n['name']].node_info() for n in nodes])
     write_client = clients[writer['name']]
     result = dict(write_node=writer['name'], expected_propagation=expected, lb=None, traffic={}, over_budget=[], budget=None)
@@ -272,8 +298,8 @@ def run_probe(module, clients, proxies, nodes, writer):
             after = dict((n['name'], total_requests(clients[n['name']])) for n in nodes)
             lb_result = dict(url=lb.url_for(path), sent=count, ok=ok, statuses=sorted(set(statuses)))
             # Without upstream_url the route forwards to the write node's Admin API: each 2xx answer went through it.
-            upstream_node = None if params['upstream_url'] else writer['name']
-            result['traffic'] = traffic_by_node(before, after, upstream_node, ok)
+            upstream_name = None if params['upstream_url'] else upstream_node['name']
+            result['traffic'] = traffic_by_node(before, after, upstream_name, ok)
         result['lb'] = lb_result
         result['over_budget'] = over_budget(propagation, expected, params['slack'])
         result['budget'] = None if expected is None else round(expected + params['slack'], 2)
@@ -308,7 +334,13 @@ def validate(params):
         errors.append('node names must be unique, got %s' % ', '.join(names))
     if nodes and params['write_node'] and params['write_node'] not in names:
         errors.append('write_node %s is not one of the nodes (%s)' % (params['write_node'], ', '.join(names)))
-    for option, url in [('lb_url', params['lb_url']), ('upstream_url', params['upstream_url'])] + [
+    through = params['write_through']
+    if through and through['name'] in names:
+        errors.append('write_through %s is one of the nodes: name it in write_node instead' % through['name'])
+    urls = [('lb_url', params['lb_url']), ('upstream_url', params['upstream_url'])]
+    if through:
+        urls.append(('admin_url of write_through %s' % through['name'], through['admin_url']))
+    for option, url in urls + [
             ('%s of node %s' % (key, n['name']), n[key]) for n in nodes for key in ('admin_url', 'proxy_url')]:
         if url:
             try:
@@ -326,6 +358,10 @@ def argument_spec():
             proxy_url=dict(type='str', required=True),
         )),
         write_node=dict(type='str'),
+        write_through=dict(type='dict', options=dict(
+            name=dict(type='str', required=True),
+            admin_url=dict(type='str', required=True),
+        )),
         upstream_url=dict(type='str'),
         lb_url=dict(type='str'),
         lb_requests=dict(type='int'),
@@ -337,7 +373,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('write_node', 'write_through')])
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
@@ -345,9 +382,10 @@ def main():
     errors = validate(params)
     if errors:
         module.fail_json(msg='; '.join(errors))
-    writer = [n for n in nodes if n['name'] == (params['write_node'] or nodes[0]['name'])][0]
+    writer = params['write_through'] or [n for n in nodes if n['name'] == (params['write_node'] or nodes[0]['name'])][0]
     try:
-        clients = dict((n['name'], KongAdminClient(n['admin_url'], **kong_client_options(params))) for n in nodes)
+        clients = dict((n['name'], KongAdminClient(n['admin_url'], **kong_client_options(params)))
+                       for n in nodes + ([writer] if params['write_through'] else []))
         proxies = dict((n['name'], traffic_client(n['proxy_url'], params)) for n in nodes)
     except ValueError as exc:
         module.fail_json(msg=str(exc))

@@ -49,6 +49,15 @@ def test_the_probe_counts_only_its_own_requests_per_node():
     assert sum(probe['traffic'].values()) == probe['lb']['sent'] == probe['lb']['ok']
 
 
+def test_the_propagation_line_names_a_writer_of_another_datacenter_only():
+    report = recorded('healthy')
+    own = [line for line in verify_summary(report, []) if line.startswith('propagation:')]
+    assert own and own[0].startswith('propagation: slowest '), own
+    report['probe']['write_node'] = 'lab-kong-1-of-dc1'
+    crossed = [line for line in verify_summary(report, []) if line.startswith('propagation:')]
+    assert crossed[0].startswith('propagation: written through lab-kong-1-of-dc1 of another datacenter, slowest '), crossed
+
+
 def test_a_node_over_the_propagation_budget_is_flagged():
     report = recorded('healthy')
     late = sorted(report['probe']['propagation'])[-1]

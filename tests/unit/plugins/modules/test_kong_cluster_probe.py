@@ -134,6 +134,25 @@ def test_probe_measures_propagation_and_traffic_then_cleans_up(cluster, run_modu
     assert shared.get('routes') == [] and shared.get('services') == []  # nothing left behind
 
 
+def test_a_change_written_through_another_datacenter_must_reach_every_node(cluster, run_module):
+    # k-1 plays the primary datacenter's node: written through, never measured, never forwarded to.
+    nodes, lb, shared = cluster([0.0, 0.3, 0.5])
+    writer, readers = nodes[0], nodes[1:]
+    lb_readers = FakeLB([n['proxy'] for n in readers]).start()
+    try:
+        run = run_module(kong_cluster_probe.main, args_for(
+            readers, lb_url=lb_readers.url, write_through={'name': 'k-1', 'admin_url': writer['admin_url']}))
+    finally:
+        lb_readers.stop()
+    assert not run.failed, run.result
+    assert run['write_node'] == 'k-1' and sorted(run['propagation']) == ['k-2', 'k-3']
+    assert writer['admin'].paths('POST') == ['/services', '/routes']
+    assert all(n['admin'].paths('POST') == [] for n in readers)
+    # The route forwards to k-2's Admin API, inside the readers' datacenter, and the traffic figures add up.
+    assert sum(run['traffic'].values()) == run['lb']['ok'] == 6, run['traffic']
+    assert shared.get('routes') == [] and shared.get('services') == []
+
+
 def test_probe_reports_a_node_that_never_sees_the_change(cluster, run_module):
     nodes, lb, shared = cluster([0.0, 60.0])
     run = run_module(kong_cluster_probe.main, args_for(nodes, propagation_timeout=1))
@@ -163,6 +182,11 @@ def test_check_mode_writes_nothing(cluster, run_module):
     ({'propagation_timeout': -1}, 'propagation_timeout must be greater than 0'),
     ({'lb_requests': 0}, 'lb_requests must be at least 1'),
     ({'write_node': 'nope'}, 'write_node nope is not one of the nodes (k-1)'),
+    ({'write_through': {'name': 'k-1', 'admin_url': 'http://127.0.0.1:9'}},
+     'write_through k-1 is one of the nodes: name it in write_node instead'),
+    ({'write_through': {'name': 'dc1-1', 'admin_url': 'ftp://x'}}, 'admin_url of write_through dc1-1'),
+    ({'write_through': {'name': 'dc1-1', 'admin_url': 'http://127.0.0.1:9'}, 'write_node': 'k-1'},
+     'parameters are mutually exclusive: write_node|write_through'),
     ({'lb_url': 'ftp://lb'}, 'ftp://lb'),
     ({'timeout': 0}, 'timeout must be greater than 0, got 0'),
     ({'retries': -1}, 'retries must be 0 or more, got -1'),
