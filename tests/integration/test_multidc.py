@@ -7,7 +7,8 @@ operator would check them.
 In order (pytest -x): a bad per-datacenter count fails before anything is touched; site.yml builds both from nothing
 (each with its own Consul servers, nodes and load balancer, federated over WAN); dc2 scales from 2 to 3 with clients
 calling through both load balancers while dc1's hosts change nothing; a rerun changes nothing; dc2's replica streams
-and a route written in dc1 reaches dc2's proxies; kong_datacenters and --limit touch one datacenter; bad input under a
+and a route written in dc1 reaches dc2's proxies; verify.yml proves that too, and names a stopped replica and a
+stopped primary in each datacenter; kong_datacenters and --limit touch one datacenter; bad input under a
 limit is refused; a failing gate in dc2 stops the rollout there and a rerun heals; a change to every Consul server's
 configuration goes one server at a time, the leader last, with a leader throughout apart from one
 election. Every playbook call has a timeout and every traffic generator and sampler is bounded.
@@ -217,6 +218,65 @@ def test_a_route_written_in_dc1_is_served_by_dc2s_proxies():
         time.sleep(0.25)
     assert served == 200, 'dc2 never served %s in 30 s (last answer %s)' % (path, served)
     print('\ndc1 -> dc2 propagation: %.1f s' % (time.time() - started))
+
+
+def wait_for_streaming(replica='lab-postgres-dc2', limit=60):
+    """Bounded: until the replica's WAL receiver streams again after a restart."""
+    deadline, status = time.time() + limit, ''
+    while time.time() < deadline:
+        status = run(['docker', 'exec', replica, 'psql', '-U', 'kong', '-d', 'postgres', '-tAc',
+                      'SELECT status FROM pg_stat_wal_receiver'], timeout=30).stdout.strip()
+        if status == 'streaming':
+            return
+        time.sleep(1)
+    raise AssertionError('%s does not stream %d s after its restart (WAL receiver: %r)' % (replica, limit, status))
+
+
+def test_verify_proves_a_dc1_change_reaches_dc2_and_checks_the_federation_and_the_replica():
+    result = must_pass(playbook('verify.yml', '-e', DC2_ONLY))
+    out = ' '.join(result.stdout.split())
+    # dc2's probe writes through dc1's first node, so the change crosses the datacenters and the replica.
+    assert out.count('propagation: written through lab-kong-1 of another datacenter, slowest') == 1, out[-4000:]
+    assert out.count('federation: dc1, dc2 known to 3 of 3 servers') == 2, out[-4000:]
+    assert ('read replica lab-postgres-dc2 on lab-dc2-h1: streaming from 127.0.1.10:5432' in out
+            and 'read by 3 Kong nodes (db_update_propagation 2 s)' in out), out[-4000:]
+
+
+def test_verify_names_a_stopped_replica_and_the_nodes_it_hides_changes_from():
+    run(['docker', 'stop', '-t', '5', 'lab-postgres-dc2'], timeout=60)
+    try:
+        result = playbook('verify.yml', '-e', DC2_ONLY)
+        out = ' '.join(result.stdout.split())
+        assert result.returncode != 0, out[-3000:]
+        assert 'read replica lab-postgres-dc2 on lab-dc2-h1 has exited' in out, out[-4000:]
+        assert ('Kong nodes lab-dc2-kong-1, lab-dc2-kong-2, lab-dc2-kong-3 still write to the primary but read their '
+                'configuration from it, so new changes do not reach their proxies') in out, out[-4000:]
+        # dc1 reads from the primary and is not concerned.
+        assert out.count('verdict: joined, 2 of 2 Kong nodes') == 1, out[-4000:]
+    finally:
+        run(['docker', 'start', 'lab-postgres-dc2'], timeout=60)
+    wait_for_streaming()
+    must_pass(playbook('verify.yml', '-e', DC2_ONLY))
+
+
+def test_verify_names_a_stopped_primary_for_every_datacenter():
+    run(['docker', 'stop', '-t', '5', 'lab-postgres'], timeout=60)
+    try:
+        result = playbook('verify.yml', '-e', DC2_ONLY)
+        out = ' '.join(result.stdout.split())
+        assert result.returncode != 0, out[-3000:]
+        assert 'datastore lab-postgres on lab-dc1-h1 has exited' in out, out[-4000:]
+        assert out.count('verdict: NOT joined') == 2, out[-4000:]
+    finally:
+        run(['docker', 'start', 'lab-postgres'], timeout=60)
+    wait_for_streaming()
+    healed = None
+    for _attempt in range(3):  # bounded: the nodes reconnect to the primary on their next query
+        healed = playbook('verify.yml', '-e', DC2_ONLY)
+        if healed.returncode == 0:
+            break
+        time.sleep(5)
+    assert healed.returncode == 0, healed.stdout[-4000:]
 
 
 def test_kong_datacenters_and_limit_roll_out_only_that_datacenter():
