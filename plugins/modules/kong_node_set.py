@@ -38,6 +38,7 @@ attributes:
       - One diff per node whose configuration would change, secrets masked.
   idempotent:
     support: full
+    details: Except with O(restart=true), which restarts every listed node on each run, as asked.
 requirements:
   - docker (Python library, 6.1 or later)
   - requests (Python library)
@@ -45,6 +46,14 @@ notes:
   - The Consul service ID of every node is its name; O(consul.service_id) is ignored.
   - Secret files of node C(<name>) live in C(<secrets_root>/<name>/secrets).
 options:
+  restart:
+    description:
+      - Restart every listed node even when it is unchanged (M(kongops.cluster.kong_node)'s V(restarted)): it is
+        deregistered from Consul first, stopped gracefully within its stop timeout, started, waited for until ready and
+        registered again. A node whose configuration changed is recreated instead, which restarts it too.
+      - Meant for one node at a time, after draining it from the load balancers (C(playbooks/restart.yml)).
+    type: bool
+    default: false
   host:
     description:
       - Name of this host, the value of the C(io.kongops.host) label on its nodes. Surplus nodes are looked for among
@@ -208,7 +217,7 @@ from ansible_collections.kongops.cluster.plugins.module_utils._kong_node_args im
 
 NODE_KEYS = ('name', 'index', 'proxy_listen', 'admin_listen', 'status_listen', 'admin_url', 'admin_gui_listen')
 PER_NODE_OPTIONS = NODE_KEYS + ('state', 'secrets_dir')
-SET_OPTIONS = ('host', 'nodes', 'surplus', 'secrets_root', 'parallel')
+SET_OPTIONS = ('host', 'nodes', 'surplus', 'secrets_root', 'parallel', 'restart')
 
 
 def set_argument_spec():
@@ -229,6 +238,7 @@ def set_argument_spec():
         surplus=dict(type='str', default='remove', choices=['deregister', 'remove', 'keep']),
         secrets_root=dict(type='path', default=STATE_DIR),
         parallel=dict(type='int', default=4),
+        restart=dict(type='bool', default=False),
     )
     return spec
 
@@ -345,7 +355,8 @@ def main():
 
     failures = []
     with ThreadPoolExecutor(max_workers=params['parallel']) as pool:
-        futures = [(one['name'], pool.submit(converge_one, module, one, 'present', params['host'])) for one in wanted]
+        state = 'restarted' if params['restart'] else 'present'
+        futures = [(one['name'], pool.submit(converge_one, module, one, state, params['host'])) for one in wanted]
         for name, future in futures:
             try:
                 run = future.result()

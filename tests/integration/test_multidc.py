@@ -19,7 +19,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ import pytest
 from test_playbooks import (  # noqa: E402 pylint: disable=import-error
     ROOT,
     LbTraffic,
+    LeaderSampler,
     docker_names,
     must_pass,
     recap,
@@ -64,57 +64,6 @@ def passing(address, datacenter):
 
 def changed_of(result, prefix):
     return dict((host, counts.get('changed')) for host, counts in result.recap.items() if host.startswith(prefix))
-
-
-class LeaderSampler(object):
-    """dc1's leader and which of its server containers run, every 0.1 s while a playbook runs (bounded by limit)."""
-
-    def __init__(self, limit=3000):
-        self.limit = limit
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _leader(self):
-        for address in DC1_SERVERS.values():
-            try:
-                leader = consul_get(address, '/v1/status/leader')
-            except (urllib.error.URLError, OSError, ValueError):
-                continue
-            if leader:
-                return leader
-        return ''
-
-    def _sample(self):
-        while not self._stop.is_set() and len(self.samples) < self.limit:
-            names = run(['docker', 'ps', '--format', '{{.Names}}'], timeout=10).stdout.split()
-            self.samples.append((time.time(), self._leader(), [n for n in DC1_SERVERS if n not in names]))
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join(10)
-
-    def leader_gaps(self):
-        """Each stretch of samples without a leader, in seconds."""
-        gaps, started = [], None
-        for moment, leader, _down in self.samples:
-            if not leader and started is None:
-                started = moment
-            elif leader and started is not None:
-                gaps.append(round(moment - started, 2))
-                started = None
-        return gaps
-
-    def down_order(self):
-        order = []
-        for _moment, _leader, down in self.samples:
-            order.extend(name for name in down if name not in order)
-        return order
 
 
 def teardown():
@@ -323,7 +272,7 @@ def test_a_failing_gate_stops_the_rollout_at_that_datacenter():
 
 def test_consul_servers_change_one_at_a_time_with_the_leader_last():
     leader_before = consul_get('127.0.1.1', '/v1/status/leader').split(':')[0]
-    with LeaderSampler() as sampler:
+    with LeaderSampler(DC1_SERVERS) as sampler:
         # A new retry interval changes every agent's command: each server is recreated.
         result = must_pass(playbook('site.yml', '-e', DC2_ONLY, '-e', 'consul_retry_interval=6s'))
     assert all(changed >= 1 for changed in changed_of(result, 'lab-dc1-h').values()), result.recap

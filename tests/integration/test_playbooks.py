@@ -169,6 +169,60 @@ class LbTraffic(object):
         return [outcome for outcome in self.outcomes if lb_request_failed(outcome)]
 
 
+class LeaderSampler(object):
+    """A datacenter's leader and which of its server containers run, every 0.1 s while a playbook runs (bounded by
+    limit); servers: {container name: address}."""
+
+    def __init__(self, servers, limit=3000):
+        self.servers = servers
+        self.limit = limit
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _leader(self):
+        for address in self.servers.values():
+            try:
+                with urllib.request.urlopen('http://%s:8500/v1/status/leader' % address, timeout=3) as response:
+                    leader = json.load(response)
+            except (urllib.error.URLError, OSError, ValueError):
+                continue
+            if leader:
+                return leader
+        return ''
+
+    def _sample(self):
+        while not self._stop.is_set() and len(self.samples) < self.limit:
+            names = run(['docker', 'ps', '--format', '{{.Names}}'], timeout=10).stdout.split()
+            self.samples.append((time.time(), self._leader(), [n for n in self.servers if n not in names]))
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(10)
+
+    def leader_gaps(self):
+        """Each stretch of samples without a leader, in seconds."""
+        gaps, started = [], None
+        for moment, leader, _down in self.samples:
+            if not leader and started is None:
+                started = moment
+            elif leader and started is not None:
+                gaps.append(round(moment - started, 2))
+                started = None
+        return gaps
+
+    def down_order(self):
+        order = []
+        for _moment, _leader, down in self.samples:
+            order.extend(name for name in down if name not in order)
+        return order
+
+
 def psql(sql):
     result = run(['docker', 'exec', PG_CONTAINER, 'psql', '-U', 'kong', '-d', 'kong', '-tAc', sql], timeout=30)
     assert result.returncode == 0, result.stdout
@@ -340,6 +394,55 @@ def test_seed_checks_consul_logs_show_leader_and_synced_kong_services():
                   '-a', 'url=%s expected_servers=3' % CONSUL_AGENTS[0]], timeout=120)
     assert result.returncode == 0, result.stdout
     assert re.search(r'\bleader: 127\.0\.1\.[123]:8300', result.stdout), result.stdout
+
+
+CONSUL_SERVERS = dict(('%s-consul-lab-dc1-h%d' % (CLUSTER, i), '127.0.1.%d' % i) for i in (1, 2, 3))
+
+
+def started_at(name):
+    return run(['docker', 'inspect', '--format', '{{.State.StartedAt}}', name], timeout=30).stdout.strip()
+
+
+def test_restart_rolls_every_node_and_consul_server_without_a_failed_request():
+    assert_cluster_of(3)
+    nodes = expected_names(3)
+    before = dict((name, started_at(name)) for name in nodes + sorted(CONSUL_SERVERS))
+    ids = kong_containers()
+    with urllib.request.urlopen(CONSUL_AGENTS[0] + '/v1/status/leader', timeout=5) as response:
+        leader_before = json.load(response).split(':')[0]
+    with LbTraffic() as traffic, LeaderSampler(CONSUL_SERVERS) as sampler:
+        result = must_pass(playbook('restart.yml', label='restart'))
+    assert len(traffic.outcomes) > 50 and traffic.failures == [], (len(traffic.outcomes), traffic.failures[:5])
+    after = dict((name, started_at(name)) for name in before)
+    assert all(after[name] > before[name] for name in before), (before, after)
+    assert kong_containers() == ids, 'restart.yml recreated a node instead of restarting it'
+    # Kong nodes lowest index first, then the Consul servers one at a time with the leader last.
+    assert sorted(nodes, key=after.get) == nodes, after
+    order = sorted(CONSUL_SERVERS, key=after.get)
+    assert CONSUL_SERVERS[order[-1]] == leader_before, (order, leader_before)
+    gaps = sampler.leader_gaps()
+    assert len(gaps) <= 1 and all(gap < 10 for gap in gaps), gaps
+    backs = re.findall(r'(lab-dc1-h\d) back: leader \S+, 3 of 3 servers answering, autopilot healthy,\s+failure tolerance 1',
+                       result.stdout)
+    assert backs == [name.replace('%s-consul-' % CLUSTER, '') for name in order], result.stdout[-4000:]
+    assert 'verdict: joined, 3 of 3 Kong nodes' in result.stdout
+    print('\nrestart: %d requests, none failed; leader gaps %s s; consul order %s' % (len(traffic.outcomes), gaps, order))
+    again = playbook('scale.yml', '-e', 'kong_nodes=3', label='converged after restart')
+    assert total_changed(must_pass(again)) == 0, again.recap
+
+
+def test_restart_of_a_cluster_with_a_stopped_node_is_refused_before_anything_is_touched():
+    run(['docker', 'stop', '-t', '2', '%s-kong-3' % CLUSTER], timeout=60)
+    try:
+        before = dict((name, started_at(name)) for name in expected_names(2) + sorted(CONSUL_SERVERS))
+        result = playbook('restart.yml', label='restart refused')
+        assert result.returncode != 0
+        assert ('Kong node lab-kong-3 does not run: restart.yml restarts a whole cluster one node at a time'
+                in ' '.join(result.stdout.split())), result.stdout[-3000:]
+        assert dict((name, started_at(name)) for name in before) == before
+    finally:
+        must_pass(playbook('scale.yml', '-e', 'kong_nodes=3', label='heal the stopped node'))
+    assert_cluster_of(3)
 
 
 # Headless Chromium that can reach nothing: every host name resolves to nothing and every request goes to a closed

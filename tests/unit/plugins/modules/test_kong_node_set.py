@@ -77,6 +77,22 @@ def test_converges_a_host_then_changes_nothing(set_args, docker_fake, run_module
     assert again['changed'] is False and again['actions'] == []
 
 
+def test_restart_restarts_an_unchanged_node_after_deregistering_it_and_registers_it_ready(
+        set_args, docker_fake, consul, run_module):
+    assert not run(run_module, set_args([1])).failed
+    container_id = docker_fake.by_name('it-kong-1')['Id']
+    docker_fake.events[:] = []
+    restarted = run(run_module, set_args([1], restart=True, surplus='keep'))
+    assert not restarted.failed, restarted.result
+    assert restarted['changed'] is True and 'it-kong-1: restart container it-kong-1' in restarted['actions']
+    assert ('docker', 'restart', 'it-kong-1') in docker_fake.events
+    assert docker_fake.by_name('it-kong-1')['Id'] == container_id  # the same container, not recreated
+    actions = restarted['actions']
+    assert actions.index('it-kong-1: deregister Consul service it-kong-1') < actions.index('it-kong-1: restart container it-kong-1')
+    assert restarted['nodes'][0]['node']['health'] == 'ready' and 'it-kong-1' in consul.registered
+    assert run(run_module, set_args([1]))['changed'] is False
+
+
 def test_read_only_datastore_reaches_the_nodes_and_a_change_of_it_recreates_them(set_args, docker_fake, run_module, tmp_path):
     assert not run(run_module, set_args([1])).failed
     ro_password = 'ro-s3cret'
