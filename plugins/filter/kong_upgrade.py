@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import upgrade_plan
+from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import existing_counts, upgrade_plan
 from ansible_collections.kongops.cluster.plugins.module_utils._verify import fact_nodes
 
 
@@ -47,6 +47,13 @@ def kong_plan_admin_targets(plan):
     return [{'name': node['name'], 'admin_url': node['admin_url']} for node in _planned(plan)]
 
 
+def kong_existing_counts(containers, host_datacenters):
+    """{datacenter: Kong containers} of the cluster as it is, from kong_containers_info results' containers and
+    {host: datacenter}: the kong_nodes_by_dc that plans exactly the nodes that exist."""
+    return existing_counts(containers, host_datacenters)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'kong_upgrade_plan': kong_upgrade_plan, 'kong_plan_admin_targets': kong_plan_admin_targets}
+        return {'kong_upgrade_plan': kong_upgrade_plan, 'kong_plan_admin_targets': kong_plan_admin_targets,
+                'kong_existing_counts': kong_existing_counts}

@@ -140,6 +140,18 @@ def node_set_problems(planned_nodes, running_names):
     return problems
 
 
+def existing_counts(containers, host_datacenters, default_datacenter='dc1'):
+    """{datacenter: number of Kong containers} of a cluster as it is, each container counted once (hosts that share a
+    Docker engine all list it) in the datacenter of the host its io.kongops.host label names."""
+    names_by_dc = {}
+    for container in containers or []:
+        if not isinstance(container, dict) or container.get('role') != 'kong' or not container.get('name'):
+            continue
+        datacenter = (host_datacenters or {}).get(container.get('host')) or default_datacenter
+        names_by_dc.setdefault(datacenter, set()).add(container['name'])
+    return dict((dc, len(names)) for dc, names in sorted(names_by_dc.items()))
+
+
 def upgrade_plan(planned_nodes, node_versions, image_envs, schema_state, running_names=None):
     """Everything the upgrade playbook needs to know before it touches anything, from what it read.
 

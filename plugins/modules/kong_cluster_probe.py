@@ -58,7 +58,7 @@ options:
     type: str
   write_through:
     description:
-      - A node outside O(nodes) to write the probe entities through, such as a node of another datacenter: the
+      - A node outside O(nodes) to write the probe entities through, such as a node of another datacenter. The
         change must then reach every node of O(nodes) from there. Its proxy is not measured, and
         RV(expected_propagation) comes from O(nodes) alone, since the reading nodes' polls decide it.
       - Mutually exclusive with O(write_node).

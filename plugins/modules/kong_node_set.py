@@ -48,8 +48,8 @@ notes:
 options:
   restart:
     description:
-      - Restart every listed node even when it is unchanged (M(kongops.cluster.kong_node)'s V(restarted)): it is
-        deregistered from Consul first, stopped gracefully within its stop timeout, started, waited for until ready and
+      - Restart every listed node even when it is unchanged, as M(kongops.cluster.kong_node) does with V(restarted).
+        It is deregistered from Consul first, stopped gracefully within its stop timeout, started, waited for until ready and
         registered again. A node whose configuration changed is recreated instead, which restarts it too.
       - Meant for one node at a time, after draining it from the load balancers (C(playbooks/restart.yml)).
     type: bool

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.kongops.cluster.plugins.module_utils._kong_versions import parse_kong_version as v
 from ansible_collections.kongops.cluster.plugins.module_utils._upgrade import (
     UpgradeStateError,
+    existing_counts,
     migration_steps,
     path_problem,
     roll_order,
@@ -122,3 +123,17 @@ def test_the_filter_reads_versions_from_a_kong_cluster_facts_result_and_the_imag
     assert result['versions'] == {'k-1': '3.4.2', 'k-2': '3.9.1', 'k-3': None}
     assert result['problems'] == ['Kong node k-3 did not say its version: start it (or heal the cluster with scale.yml) '
                                   'before upgrading']
+
+
+def test_existing_counts_count_each_container_once_in_its_hosts_datacenter():
+    seen_by_one_host = [
+        {'name': 'lab-kong-1', 'role': 'kong', 'host': 'h1'},
+        {'name': 'lab-kong-2', 'role': 'kong', 'host': 'h2'},
+        {'name': 'lab-dc2-kong-1', 'role': 'kong', 'host': 'd1'},
+        {'name': 'lab-lb', 'role': 'lb', 'host': 'h4'},
+    ]
+    # Hosts sharing one Docker engine all list every container.
+    containers = seen_by_one_host + seen_by_one_host + [{'name': 'stray-kong', 'role': 'kong', 'host': None}]
+    counts = existing_counts(containers, {'h1': 'dc1', 'h2': 'dc1', 'd1': 'dc2', 'h4': 'dc1'})
+    assert counts == {'dc1': 3, 'dc2': 1}
+    assert existing_counts([], {'h1': 'dc1'}) == {}
