@@ -220,7 +220,7 @@ kong_cluster:
         read_datastore:
           description:
             - Where the node sends its read-only queries (C(pg_ro_host), Kong 2.1+), such as router builds and the
-              cluster events poll; null when they go to RV(nodes[].datastore).
+              cluster events poll; null when they go to RV(kong_cluster.nodes[].datastore).
           type: dict
           sample: {host: 127.0.2.10, port: 5432, database: kong}
         db_update_frequency:
