@@ -216,12 +216,6 @@ class LeaderSampler(object):
                 started = None
         return gaps
 
-    def down_order(self):
-        order = []
-        for _moment, _leader, down in self.samples:
-            order.extend(name for name in down if name not in order)
-        return order
-
 
 def psql(sql):
     result = run(['docker', 'exec', PG_CONTAINER, 'psql', '-U', 'kong', '-d', 'kong', '-tAc', sql], timeout=30)
